@@ -1,0 +1,49 @@
+# nnopt: `make lab` opens the course, `make test` checks all of it.
+# Both create .venv from requirements.txt on first use; later runs reuse it
+# (the stamp file is rebuilt only when requirements.txt or pyproject.toml change).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# JupyterLab refuses to start as root unless told it may.
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: lab test html clean-notebooks lint benchmarks crosscheck clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "nnopt needs Python 3.11 or newer, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_welcome.ipynb
+
+# Library unit tests, repository checks, the PyTorch cross-check matrix and
+# every notebook under nbval (plus the browser test where chromium is installed).
+test: $(STAMP)
+	$(BIN)/python -m nnopt_lib.crosscheck
+	$(BIN)/python -m pytest
+
+crosscheck: $(STAMP)
+	$(BIN)/python -m nnopt_lib.crosscheck
+
+# Executed copies of every notebook, with an index in course order, for previews and handouts.
+html: $(STAMP)
+	$(BIN)/python tools/notebooks.py html --out build/html
+
+# Strip outputs, execution counts and stray metadata from every notebook before committing.
+clean-notebooks: $(STAMP)
+	$(BIN)/python tools/notebooks.py clean notebooks/*.ipynb
+
+lint: $(STAMP)
+	$(BIN)/ruff check nnopt_lib tests benchmarks tools notebooks
+
+benchmarks: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build
