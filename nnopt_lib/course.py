@@ -1,0 +1,99 @@
+"""The course map: every planned lesson, in teaching order.
+
+One source for the welcome notebook's map, the README's map (a test keeps them
+equal) and the index page of `make html`. A lesson's notebook is
+``notebooks/{number:02d}_{slug}.ipynb``; lessons whose notebook does not exist
+yet are listed as planned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@dataclass(frozen=True)
+class Lesson:
+    number: int
+    slug: str
+    title: str
+    summary: str
+    part: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.number:02d}_{self.slug}.ipynb"
+
+    def exists(self, notebooks: Path = NOTEBOOKS) -> bool:
+        return (notebooks / self.filename).exists()
+
+
+_START = "Start here"
+_PART_I = "Part I — From the gradient to Adam"
+_PART_II = "Part II — Training deep networks"
+_PART_III = "Part III — Searching for good settings"
+_PART_IV = "Part IV — Hardware and scale"
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(0, "welcome", "Welcome", "what the course is, how to run it, the sliders, the glossary", _START),
+    Lesson(1, "loss_and_gradients", "Loss functions and gradients",
+           "MSE and cross-entropy, stable softmax, hand-derived gradients, gradient checking", _PART_I),
+    Lesson(2, "gradient_descent", "Gradient descent and the learning rate",
+           "the stability threshold 2/L, the best step, condition number and convergence rate", _PART_I),
+    Lesson(3, "batch_stochastic_minibatch", "Batch, stochastic and minibatch gradient descent",
+           "gradients as means of per-example gradients, variance σ²/B, cost vs progress", _PART_I),
+    Lesson(4, "momentum", "Momentum and Nesterov",
+           "three momentum forms and when they agree, Polyak's optimal rate, Nesterov's look-ahead", _PART_I),
+    Lesson(5, "adaptive_learning_rates", "Adaptive learning rates: AdaGrad, RMSprop, Adadelta",
+           "per-coordinate steps, rotated vs axis-aligned valleys, where ε goes", _PART_I),
+    Lesson(6, "adam_family", "Adam and its family",
+           "bias correction, AdamW vs L2, AMSGrad's counterexample, NAdam, a fair race", _PART_I),
+    Lesson(7, "gradient_clipping", "Gradient clipping",
+           "exploding gradients, clipping by value vs by global norm, the seeds' broken formulas", _PART_I),
+    Lesson(8, "lr_schedules", "Learning-rate schedules",
+           "step, exponential, cosine, warm-up, one-cycle, plateau; an LR range test", _PART_I),
+    Lesson(9, "batch_size", "Batch size and the learning rate",
+           "the linear scaling rule, gradient noise scale, where it breaks", _PART_II),
+    Lesson(10, "weight_initialisation", "Weight initialisation",
+           "variance propagation, Xavier and He (the correct formulas), what goes wrong otherwise", _PART_II),
+    Lesson(11, "activations", "Activation functions",
+           "saturating sigmoid/tanh, dead ReLUs, leaky variants, GELU", _PART_II),
+    Lesson(12, "weight_penalties", "L1 and L2 regularisation",
+           "penalties vs weight decay, sparsity from L1, the squared norm", _PART_II),
+    Lesson(13, "dropout", "Dropout", "inverted dropout, train vs eval, as an ensemble", _PART_II),
+    Lesson(14, "batch_norm", "Batch normalisation",
+           "normalise, scale and shift; running statistics; small batches", _PART_II),
+    Lesson(15, "early_stopping", "Early stopping", "validation curves, patience, restoring the best weights",
+           _PART_II),
+    Lesson(16, "hyperparameter_search", "Hyperparameter search",
+           "grid vs random vs Bayesian optimisation on the same budget", _PART_III),
+    Lesson(17, "architecture_search", "Architecture search", "searching over widths and depths, and its cost",
+           _PART_III),
+    Lesson(18, "hardware_and_parallelism", "GPUs and parallelism",
+           "where the time goes, data and model parallelism", _PART_IV),
+    Lesson(19, "sparsity_and_quantization", "Sparsity and quantization",
+           "pruning, low-precision arithmetic and what they cost in accuracy", _PART_IV),
+    Lesson(20, "distillation", "Knowledge distillation", "training a small student on a teacher's soft targets",
+           _PART_IV),
+    Lesson(21, "distributed_training", "Distributed training",
+           "synchronous data parallelism, all-reduce, large-batch effects", _PART_IV),
+)
+
+
+def markdown_map(*, link_prefix: str = "", notebooks: Path = NOTEBOOKS) -> str:
+    """The course map as Markdown: one line per lesson, grouped by part, links where a notebook exists."""
+    lines: list[str] = []
+    part = None
+    for lesson in LESSONS:
+        if lesson.part != part:
+            part = lesson.part
+            lines += ["", f"**{part}**", ""]
+        name = f"{lesson.number:02d} · {lesson.title}"
+        if lesson.exists(notebooks):
+            name = f"[{name}]({link_prefix}{lesson.filename})"
+        else:
+            name += " *(planned)*"
+        lines.append(f"- {name} — {lesson.summary}")
+    return "\n".join(lines).strip() + "\n"

@@ -1,0 +1,134 @@
+"""Repository checks: the four environment files agree, notebooks are clean, the course map is whole.
+
+Binder cannot be built here, so agreement with requirements.txt is what keeps it from drifting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+from nnopt_lib.course import LESSONS, markdown_map
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+sys.path.insert(0, str(ROOT / "tools"))
+import notebooks as notebook_tool  # noqa: E402
+
+# What a learner's kernel needs; the rest of requirements.txt is for tests and authoring.
+RUNTIME = {"torch", "numpy", "matplotlib", "ipywidgets", "tqdm", "jupyterlab", "ipykernel", "nbconvert"}
+# PyPI name -> conda-forge name, where they differ.
+CONDA_NAME = {"torch": "pytorch"}
+BINDER_NAME = {"torch": "pytorch-cpu"}
+
+
+def pinned_requirements() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"requirements.txt: {line!r} is not an exact pin (name==version)"
+            pins[name.lower()] = version
+    return pins
+
+
+def conda_dependencies(path: Path) -> tuple[dict[str, str], list]:
+    env = yaml.safe_load(path.read_text())
+    versions, pip_section = {}, []
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            pip_section = dep["pip"]
+            continue
+        name, _, version = dep.partition("=")
+        versions[name] = version
+    return versions, pip_section
+
+
+def test_requirements_pin_torch_to_the_local_cpu_wheel_version():
+    assert pinned_requirements()["torch"] == "2.13.0"
+
+
+def test_environment_yml_has_every_pin_at_the_same_version():
+    versions, pip_section = conda_dependencies(ROOT / "environment.yml")
+    assert versions["python"] == "3.11"
+    for name, version in pinned_requirements().items():
+        conda = CONDA_NAME.get(name, name)
+        assert versions.get(conda) == version, f"environment.yml: {conda}={versions.get(conda)}, pin {version}"
+    assert "-e ." in pip_section, "environment.yml must install nnopt_lib through its pip section"
+
+
+def test_binder_has_the_runtime_pins_and_a_cpu_torch():
+    versions, _ = conda_dependencies(ROOT / "binder" / "environment.yml")
+    assert versions["python"] == "3.11"
+    pins = pinned_requirements()
+    for name in RUNTIME:
+        conda = BINDER_NAME.get(name, name)
+        assert versions.get(conda) == pins[name], f"binder: {conda}={versions.get(conda)}, pin {pins[name]}"
+    assert "pytorch" not in versions, "binder must use pytorch-cpu (the GPU build is several GB)"
+
+
+def test_binder_scripts():
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    start = (ROOT / "binder" / "start").read_text()
+    assert "set -e" in post_build and "--no-deps" in post_build
+    assert "OMP_NUM_THREADS" in start and start.rstrip().endswith('exec "$@"')
+    for script in ("postBuild", "start"):
+        path = ROOT / "binder" / script
+        assert path.stat().st_mode & 0o111, f"binder/{script} must be executable"
+        subprocess.run(["bash", "-n", str(path)], check=True)
+
+
+def test_pyproject_ranges_admit_the_pins():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = pinned_requirements()
+    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    for spec in map(Requirement, declared):
+        name = spec.name.lower()
+        assert name in pins, f"pyproject names {name}, which requirements.txt does not pin"
+        assert spec.specifier.contains(pins[name]), f"pyproject's {spec} excludes the pin {pins[name]}"
+    assert {Requirement(d).name.lower() for d in project["dependencies"]} <= RUNTIME
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_clean(path):
+    found = notebook_tool.problems(path)
+    assert not found, "\n".join(found) + f"\nClean it with: {notebook_tool.CLEAN_COMMAND}"
+
+
+def test_every_notebook_is_on_the_course_map_in_order():
+    on_map = {lesson.filename for lesson in LESSONS}
+    for path in NOTEBOOKS:
+        assert path.name in on_map, f"{path.name} is not in nnopt_lib/course.py"
+    numbers = [lesson.number for lesson in LESSONS]
+    assert numbers == sorted(numbers) == list(range(len(LESSONS)))
+
+
+def test_readme_course_map_matches_the_library():
+    readme = (ROOT / "README.md").read_text()
+    expected = markdown_map(link_prefix="notebooks/").strip()
+    assert expected in readme, "README's course map is stale; paste markdown_map(link_prefix='notebooks/')"
+
+
+def test_welcome_notebook_course_map_matches_the_library():
+    welcome = json.loads((ROOT / "notebooks" / "00_welcome.ipynb").read_text())
+    markdown = "\n".join("".join(c["source"]) for c in welcome["cells"] if c["cell_type"] == "markdown")
+    assert markdown_map().strip() in markdown, "the welcome notebook's course map is stale; paste markdown_map()"
+
+
+def test_readme_quick_start_and_binder_badge():
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
+    assert re.search(r"mybinder\.org/v2/gh/.+urlpath=lab(/|%2F)tree(/|%2F)notebooks(/|%2F)00_welcome\.ipynb", readme)
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
