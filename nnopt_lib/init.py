@@ -118,9 +118,7 @@ def xavier_uniform_(
     return array
 
 
-def xavier_normal_(
-    array: np.ndarray, gain: float = 1.0, *, rng: np.random.Generator
-) -> np.ndarray:
+def xavier_normal_(array: np.ndarray, gain: float = 1.0, *, rng: np.random.Generator) -> np.ndarray:
     """Fill ``array`` with ``N(0, std^2)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(array)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))

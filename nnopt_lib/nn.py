@@ -192,8 +192,9 @@ class ELU(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._positive = x > 0
         # exp only of the non-positive part: exp(large x) would overflow and is unused
-        self._exp = np.exp(np.minimum(x, 0.0))
-        return np.where(self._positive, x, self.alpha * np.expm1(np.minimum(x, 0.0)))
+        negative_part = np.minimum(x, 0.0)
+        self._exp = np.exp(negative_part)
+        return np.where(self._positive, x, self.alpha * np.expm1(negative_part))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return np.where(self._positive, grad_out, grad_out * self.alpha * self._exp)
@@ -357,9 +358,7 @@ class BatchNorm1d(Module):
         d = grad_out * self.weight
         if not self._normalised_in_training:
             return d * self._inv_std
-        return self._inv_std * (
-            d - d.mean(axis=0) - self._xhat * np.mean(d * self._xhat, axis=0)
-        )
+        return self._inv_std * (d - d.mean(axis=0) - self._xhat * np.mean(d * self._xhat, axis=0))
 
     def parameters(self) -> list[np.ndarray]:
         return [self.weight, self.bias]

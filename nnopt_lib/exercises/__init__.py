@@ -27,7 +27,7 @@ __all__ = ["EXERCISES", "Exercise", "check", "register"]
 
 
 def _import_topics(package: str, path: Iterable[str]) -> list[str]:
-    """Import every module of ``package`` (found on ``path``) except ``core``; return their names."""
+    """Import every module of ``package`` found on ``path``, except ``core``; return the names."""
     names = sorted(info.name for info in pkgutil.iter_modules(path)
                    if info.name != "core" and not info.name.startswith("_"))
     for name in names:

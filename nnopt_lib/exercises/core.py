@@ -182,9 +182,10 @@ def check(name: str, learner_fn: Callable[..., Any], *, seed: int = 0) -> bool:
         before = _array_leaves(labels, args, kwargs)
         after_ref = _array_leaves(labels, ref_args, ref_kwargs)
         after_mine = _array_leaves(labels, my_args, my_kwargs)
-        if (number == 1 and _is_stub_result(got)
-                and (expected is not None or _same_leaves(before, after_mine) and
-                     not _same_leaves(before, after_ref))):
+        # A stub on the first case is "not done yet". For an in-place exercise whose
+        # reference returns None, a stub is one that also leaves the inputs untouched.
+        did_nothing = _same_leaves(before, after_mine) and not _same_leaves(before, after_ref)
+        if number == 1 and _is_stub_result(got) and (expected is not None or did_nothing):
             _print_not_done(name)
             return False
 
@@ -292,8 +293,8 @@ def _mismatch(expected: Any, got: Any, *, rtol: float, atol: float,
             return _Mismatch(f"expected a dict, got {_kind(got)}", expected, got, where)
         missing, extra = set(expected) - set(got), set(got) - set(expected)
         if missing or extra:
-            parts = [f"missing keys {sorted(map(repr, missing))}" if missing else "",
-                     f"unexpected keys {sorted(map(repr, extra))}" if extra else ""]
+            parts = [f"missing {', '.join(sorted(map(repr, missing)))}" if missing else "",
+                     f"unexpected {', '.join(sorted(map(repr, extra)))}" if extra else ""]
             return _Mismatch("dict keys differ: " + ", ".join(p for p in parts if p),
                              expected, got, where)
         for key in expected:
@@ -406,18 +407,19 @@ def _compare_arguments(before, after_ref, after_mine, exercise: Exercise) -> str
             # The reference leaves this array alone: any change is the learner writing
             # into the caller's data, e.g. `x -= lr * g` or `x[0] = 0`.
             if not _identical(before[path], mine):
-                return (f"your function changed its input `{path}` in place. Whoever called it "
-                        f"would find their array modified. Work on a new array instead "
-                        f"(`y = x * 2` rather than `x *= 2`, or start from `x = x.copy()`).")
+                return (f"your function changed its input `{path}` in place, so the caller's "
+                        f"array would change too. Build a new array instead:\n{_INDENT * 2}"
+                        f"`y = 2 * x` rather than `x *= 2`, or start with `x = x.copy()`.")
         else:
             found = _mismatch(ref_value, mine, rtol=exercise.rtol, atol=exercise.atol)
             if found is not None:
                 unchanged = _identical(before[path], mine)
                 return (f"this exercise updates `{path}` in place, but your function "
-                        + ("left it unchanged" if unchanged else "left different values in it")
-                        + f" ({found.reason}).\n{_INDENT}after the call `{path}` should be: "
+                        + ("left it unchanged." if unchanged else "left different values in it.")
+                        + f"\n{_INDENT}after the call, `{path}` should be: "
                         + _describe(ref_value, 2)
-                        + f"\n{_INDENT}yours is: " + _describe(mine, 2))
+                        + f"\n{_INDENT}yours is: " + _describe(mine, 2)
+                        + f"\n{_INDENT}{found.difference or found.reason}")
     return None
 
 
@@ -442,10 +444,10 @@ def _inputs(labels: list[str], args: tuple, kwargs: dict) -> list[str]:
 def _hint(exercise: Exercise) -> list[str]:
     if not exercise.hint:
         return []
-    paragraphs = [textwrap.fill(p, width=88, initial_indent=_INDENT, subsequent_indent=_INDENT * 2)
-                  for p in exercise.hint.strip().split("\n")]
-    paragraphs[0] = paragraphs[0].replace(_INDENT, f"{_INDENT}Hint: ", 1)
-    return paragraphs
+    paragraphs = exercise.hint.strip().split("\n")
+    return [textwrap.fill(p, width=88, initial_indent=f"{_INDENT}Hint: " if i == 0 else _INDENT * 2,
+                          subsequent_indent=_INDENT * 2)
+            for i, p in enumerate(paragraphs)]
 
 
 def _print_exception(exercise, learner_fn, error, number, total, labels, args, kwargs) -> None:
@@ -491,9 +493,10 @@ def _print_mismatch(exercise, mismatch, number, total, labels, args, kwargs, *,
 
 def _print_argument_problem(exercise, problem, number, total, labels, args, kwargs) -> None:
     lines = [_header(exercise.name, number, total,
-                     "returns the right result, but the inputs are wrong afterwards."),
+                     "returns the right value, but leaves its inputs wrong."),
              *_inputs(labels, args, kwargs),
-             _wrap_first_line(f"{_INDENT}Hint: {problem}")]
+             _wrap_first_line(f"{_INDENT}{problem[0].upper()}{problem[1:]}"),
+             *_hint(exercise)]
     print("\n".join(lines))
 
 
@@ -531,6 +534,8 @@ def _describe(value: Any, depth: int) -> str:
     if isinstance(value, np.ndarray | np.number | float | int) and not isinstance(value, bool):
         number = value.item() if isinstance(value, np.ndarray | np.number) else value
         text = f"{number:.6g}" if isinstance(number, float) else repr(number)
+        if isinstance(number, float) and text.lstrip("-").isdigit():
+            text += ".0"  # keep 1.0 recognisable as a float
         return text + (" (0-d array)" if isinstance(value, np.ndarray) else "")
     if isinstance(value, tuple | list):
         open_, close = ("(", ")") if isinstance(value, tuple) else ("[", "]")

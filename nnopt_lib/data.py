@@ -1,0 +1,291 @@
+"""Small data sets for the course: synthetic generators and three real sets shipped offline.
+
+Every function returns a :class:`Dataset` ``(X, y, name, description)`` with ``X`` a float64
+array of shape ``(n_samples, n_features)`` and ``y`` either int64 class labels ``0..k-1``
+(classification) or a float64 target of shape ``(n_samples,)`` (regression).
+
+The synthetic generators take ``*, n_samples, noise, seed`` and are deterministic for a
+given seed. The real sets are read from the gzipped files in ``nnopt_lib/data_files``
+(sources and licences in ``DATA_LICENSES.txt`` there); nothing is downloaded.
+
+Helpers: :func:`train_test_split`, :func:`standardize` (statistics of the training part
+only, so no information leaks from the test part) and :func:`iterate_minibatches`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+__all__ = [
+    "Dataset",
+    "make_regression",
+    "make_moons",
+    "make_spirals",
+    "make_blobs",
+    "load_digits",
+    "load_breast_cancer",
+    "load_diabetes",
+    "train_test_split",
+    "standardize",
+    "iterate_minibatches",
+]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features ``X`` (n, d), targets ``y`` (n,), a short ``name`` and a ``description``."""
+
+    X: np.ndarray
+    y: np.ndarray
+    name: str
+    description: str
+
+    def __repr__(self) -> str:
+        return f"Dataset(name={self.name!r}, X={self.X.shape}, y={self.y.shape} {self.y.dtype})"
+
+
+def _check_n_samples(n_samples: int, minimum: int = 1) -> None:
+    if n_samples < minimum:
+        raise ValueError(f"n_samples must be at least {minimum}, got {n_samples}")
+
+
+def _check_noise(noise: float) -> None:
+    if noise < 0:
+        raise ValueError(f"noise must be non-negative, got {noise}")
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def make_regression(
+    *,
+    n_samples: int = 100,
+    noise: float = 0.1,
+    seed: int = 0,
+    n_features: int = 1,
+    coef: np.ndarray | None = None,
+    bias: float = 0.0,
+) -> Dataset:
+    """Linear regression data ``y = X @ coef + bias + noise * eps``, ``X, eps ~ N(0, 1)``.
+
+    ``coef`` defaults to ``1, 2, ..., n_features``, so the answer a fit should recover is
+    known (it is also written in the description).
+    """
+    _check_n_samples(n_samples)
+    _check_noise(noise)
+    coef = np.arange(1.0, n_features + 1) if coef is None else np.asarray(coef, dtype=float)
+    if coef.shape != (n_features,):
+        raise ValueError(f"coef must have shape ({n_features},), got {coef.shape}")
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    y = X @ coef + bias + noise * rng.standard_normal(n_samples)
+    description = (
+        f"y = X @ coef + bias + noise*N(0,1) with coef={coef.tolist()}, bias={bias}, "
+        f"noise={noise}; {n_samples} samples, X ~ N(0, I_{n_features})."
+    )
+    return Dataset(X, y, "regression", description)
+
+
+def make_moons(*, n_samples: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Two interleaving half circles in 2-D, labels 0 (upper moon) and 1 (lower moon).
+
+    Upper: ``(cos t, sin t)``, lower: ``(1 - cos t, 0.5 - sin t)`` for ``t`` evenly spaced
+    in ``[0, pi]``; Gaussian noise of std ``noise`` is added and the rows are shuffled.
+    Not linearly separable, so a linear classifier cannot fit it but a small MLP can.
+    """
+    _check_n_samples(n_samples, 2)
+    _check_noise(noise)
+    rng = np.random.default_rng(seed)
+    n_upper = n_samples // 2
+    n_lower = n_samples - n_upper
+    t_upper = np.linspace(0, math.pi, n_upper)
+    t_lower = np.linspace(0, math.pi, n_lower)
+    upper = np.column_stack([np.cos(t_upper), np.sin(t_upper)])
+    lower = np.column_stack([1 - np.cos(t_lower), 0.5 - np.sin(t_lower)])
+    X = np.vstack([upper, lower]) + noise * rng.standard_normal((n_samples, 2))
+    y = np.concatenate([np.zeros(n_upper, np.int64), np.ones(n_lower, np.int64)])
+    order = rng.permutation(n_samples)
+    description = f"Two interleaving half circles, {n_samples} points, Gaussian noise std {noise}."
+    return Dataset(X[order], y[order], "moons", description)
+
+
+def make_spirals(
+    *,
+    n_samples: int = 300,
+    noise: float = 0.1,
+    seed: int = 0,
+    n_classes: int = 3,
+    turns: float = 1.0,
+) -> Dataset:
+    """``n_classes`` interleaved spiral arms in 2-D (label = arm), a classic hard 2-D task.
+
+    Arm ``k`` is ``r (cos a, sin a)`` with radius ``r`` evenly spaced in ``[0.05, 1]`` and
+    angle ``a = 2 pi (k / n_classes + turns * r)``; Gaussian noise of std ``noise`` is
+    added to the coordinates and the rows are shuffled. Classes are balanced (differ by
+    at most one point).
+    """
+    _check_n_samples(n_samples, n_classes)
+    _check_noise(noise)
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+    rng = np.random.default_rng(seed)
+    y = np.arange(n_samples, dtype=np.int64) % n_classes
+    X = np.empty((n_samples, 2))
+    for k in range(n_classes):
+        rows = np.flatnonzero(y == k)
+        r = np.linspace(0.05, 1.0, len(rows))
+        angle = 2 * math.pi * (k / n_classes + turns * r)
+        X[rows] = np.column_stack([r * np.cos(angle), r * np.sin(angle)])
+    X += noise * rng.standard_normal(X.shape)
+    order = rng.permutation(n_samples)
+    description = (
+        f"{n_classes} spiral arms with {turns} turn(s), {n_samples} points, "
+        f"Gaussian noise std {noise}."
+    )
+    return Dataset(X[order], y[order], "spirals", description)
+
+
+def make_blobs(
+    *,
+    n_samples: int = 300,
+    noise: float = 1.0,
+    seed: int = 0,
+    n_classes: int = 3,
+    n_features: int = 2,
+    center_box: tuple[float, float] = (-5.0, 5.0),
+) -> Dataset:
+    """Isotropic Gaussian clusters, one per class: centres ``~ U(center_box)`` per
+    coordinate, points ``centre + noise * N(0, I)`` (so ``noise`` is the cluster std).
+    Classes are balanced and the rows shuffled.
+    """
+    _check_n_samples(n_samples, n_classes)
+    _check_noise(noise)
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(*center_box, size=(n_classes, n_features))
+    y = rng.permutation(np.arange(n_samples, dtype=np.int64) % n_classes)
+    X = centres[y] + noise * rng.standard_normal((n_samples, n_features))
+    description = (
+        f"{n_classes} Gaussian blobs in {n_features}-D, cluster std {noise}, "
+        f"{n_samples} points, centres uniform in {center_box}."
+    )
+    return Dataset(X, y, "blobs", description)
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@cache
+def _read(filename: str, delimiter: str | None, skiprows: int = 0) -> np.ndarray:
+    """Parse one shipped gzipped text file (cached; callers get copies)."""
+    path = resources.files("nnopt_lib").joinpath("data_files", filename)
+    with path.open("rb") as raw, gzip.open(raw, "rt") as text:
+        return np.loadtxt(text, delimiter=delimiter, skiprows=skiprows, dtype=np.float64)
+
+
+def load_digits() -> Dataset:
+    """1797 handwritten digits as 8x8 images flattened to 64 features (pixels 0..16),
+    labels 0-9. Alpaydin & Kaynak 1998, UCI ML Repository (CC BY 4.0)."""
+    table = _read("digits.csv.gz", ",")
+    description = (
+        "Optical Recognition of Handwritten Digits (UCI): 1797 8x8 grey-level images, "
+        "64 features with values 0..16, 10 classes (the digit)."
+    )
+    return Dataset(table[:, :-1].copy(), table[:, -1].astype(np.int64), "digits", description)
+
+
+def load_breast_cancer() -> Dataset:
+    """569 tumours, 30 real features, label 0 = malignant, 1 = benign.
+    Wolberg et al. 1995, Breast Cancer Wisconsin (Diagnostic), UCI (CC BY 4.0)."""
+    # The first row is a header: n_samples, n_features, class names.
+    table = _read("breast_cancer.csv.gz", ",", skiprows=1)
+    description = (
+        "Breast Cancer Wisconsin (Diagnostic, UCI): 569 samples, 30 features computed from "
+        "cell-nucleus images; label 0 = malignant, 1 = benign."
+    )
+    return Dataset(
+        table[:, :-1].copy(), table[:, -1].astype(np.int64), "breast_cancer", description
+    )
+
+
+def load_diabetes() -> Dataset:
+    """442 patients, 10 unscaled baseline variables, float target = disease progression
+    one year later. Efron, Hastie, Johnstone & Tibshirani 2004, "Least Angle Regression"."""
+    X = _read("diabetes_data.csv.gz", None).copy()
+    y = _read("diabetes_target.csv.gz", None).copy()
+    description = (
+        "Diabetes (Efron et al. 2004): 442 patients; features age, sex, BMI, blood pressure "
+        "and six serum measurements (unscaled); target: disease progression after one year."
+    )
+    return Dataset(X, y, "diabetes", description)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def train_test_split(
+    X: np.ndarray, y: np.ndarray, *, test_fraction: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffle and split into ``X_train, X_test, y_train, y_test`` (scikit-learn's order).
+
+    The test part has ``ceil(test_fraction * n)`` rows.
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    n = len(X)
+    if len(y) != n:
+        raise ValueError(f"X has {n} rows but y has {len(y)}")
+    n_test = math.ceil(test_fraction * n)
+    if n_test >= n:
+        raise ValueError(f"test_fraction={test_fraction} leaves no training rows out of {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    test, train = order[:n_test], order[n_test:]
+    return X[train], X[test], y[train], y[test]
+
+
+def standardize(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale both parts to ``(X - mean) / std`` with the *training* mean and std.
+
+    Using the test statistics too would leak information about the test set into the
+    model. Constant training columns (std 0, e.g. the always-blank border pixels of the
+    digits) are only centred, not divided by zero.
+    """
+    mean = X_train.mean(axis=0)
+    std = X_train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (X_train - mean) / std, (X_test - mean) / std
+
+
+def iterate_minibatches(
+    n: int,
+    *,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int | np.random.Generator | None = 0,
+) -> Iterator[np.ndarray]:
+    """Yield index arrays that cover ``range(n)`` once, ``batch_size`` at a time.
+
+    The last batch may be smaller (torch's ``DataLoader(drop_last=False)``). With
+    ``shuffle=True`` the order is a permutation drawn from ``seed``; pass one
+    ``numpy.random.Generator`` for all epochs to get a new order every epoch that is still
+    reproducible. Use as ``for idx in iterate_minibatches(len(X), batch_size=32): X[idx]``.
+    """
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size <= 0
+    ):
+        raise ValueError(
+            f"batch_size should be a positive integer value, but got batch_size={batch_size}"
+        )
+    # Not a generator function itself, so that bad arguments fail at the call.
+    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    return (order[start : start + batch_size] for start in range(0, n, batch_size))
