@@ -165,7 +165,8 @@ def loss_curves(
     ``"diverged at step k"`` in the legend. The top of the y-axis is at most ten times the
     largest starting loss (log scale), so a blown-up run leaves the plot instead of squashing
     the others into the bottom pixel. With ``log=True`` and no positive loss at all (e.g. the
-    saddle, whose loss runs to -inf), the axis falls back to linear.
+    saddle, whose loss runs to -inf), the axis falls back to linear; a linear axis reaches
+    down to the lowest loss of the runs that did not diverge.
     Returns the figure.
     """
     if ax is None:
@@ -191,9 +192,16 @@ def loss_curves(
             if positive_starts:
                 ax.set_ylim(top=10.0 * max(positive_starts))
         else:
-            low = min(float(c.min()) for c in finite)
+            # bottom: the lowest value of a run that did not diverge (a diverged run on an
+            # unbounded surface heads for -1e12); with none, ten units below the start
+            settled = [curves[name][np.isfinite(curves[name])] for name, run in
+                       trajs_or_histories.items() if getattr(run, "diverged_at", None) is None]
+            settled = [c for c in settled if c.size]
             high = max(starts)
-            ax.set_ylim(low - 0.05 * (high - low + 1e-12), high + 0.1 * (high - low + 1e-12))
+            low = (min(float(c.min()) for c in settled) if settled
+                   else min(starts) - 10.0 * max(1.0, abs(high)))
+            span = high - low + 1e-12
+            ax.set_ylim(low - 0.05 * span, high + 0.1 * span)
     ax.set_xlabel("step")
     ax.set_ylabel("loss (log scale)" if use_log else "loss")
     ax.set_title("Loss against step")

@@ -48,7 +48,6 @@ import functools
 import html
 import io
 import math
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -241,7 +240,8 @@ class Explorer:
         self._layout_frozen = False
         self._background = None  # Agg bitmap of the static part (subclasses that blit)
         self._background_key: Any = None
-        if not self._interactive and plt.fignum_exists(figure.number):
+        number = getattr(figure, "number", None)  # None for a Figure made without pyplot
+        if not self._interactive and number is not None and plt.fignum_exists(number):
             # Drop it from pyplot so the inline backend does not show it a second time at
             # the end of the cell; the Figure object itself lives on in the explorer.
             plt.close(figure)
@@ -288,19 +288,19 @@ class Explorer:
         canvas = self.figure.canvas
         if not isinstance(canvas, FigureCanvasAgg):
             canvas = FigureCanvasAgg(self.figure)  # e.g. a plain Figure(); attaches itself
-        if not self._layout_frozen:
-            canvas.draw()  # runs the layout engine once ...
-            if self.figure.get_layout_engine() is not None:
-                self.figure.set_layout_engine("none")  # ... and keeps its result
-            self._layout_frozen = True
         dynamic = [a for a in self._dynamic_artists() if a.get_visible()]
         key = self._static_key()
-        if key is None or key != self._background_key or self._background is None:
+        if (key is None or key != self._background_key or self._background is None
+                or not self._layout_frozen):
             for artist in dynamic:
                 artist.set_visible(False)
-            canvas.draw()
+            canvas.draw()  # the first one also runs the layout engine (constrained, tight) ...
             for artist in dynamic:
                 artist.set_visible(True)
+            if not self._layout_frozen:
+                if self.figure.get_layout_engine() is not None:
+                    self.figure.set_layout_engine("none")  # ... whose result is then kept
+                self._layout_frozen = True
             self._background = canvas.copy_from_bbox(self.figure.bbox) if dynamic else None
             self._background_key = key
         else:
@@ -341,11 +341,8 @@ class Explorer:
             self.redraw()
         except Exception as error:  # shown in the status line, not swallowed
             self.status = f"error in update: {type(error).__name__}: {error}"
-            detail = "".join(traceback.format_exception_only(error)).strip()
             self._status_html.value = (
-                f"<pre style='color:#b00020'>{html.escape(self.status)}\n"
-                f"{html.escape(detail)}</pre>"
-            )
+                f"<pre style='margin:0;color:#b00020'>{html.escape(self.status)}</pre>")
 
     @staticmethod
     def _status_markup(status: str | None) -> str:
@@ -364,8 +361,12 @@ class Explorer:
             # One assignment = clear + display, so the image never flickers to empty.
             self.output.outputs = (_png_output(self.render_png(), self.figure),)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
-        return self.box._repr_mimebundle_(**kwargs)
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = self.box._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        # what a text-only front end (or a stored notebook's plain-text view) shows
+        data["text/plain"] = repr(self) + (f"\n{self.status}" if self.status else "")
+        return bundle
 
     def __repr__(self) -> str:
         names = ", ".join(f"{k}={v!r}" for k, v in self.values().items())
@@ -414,21 +415,8 @@ def _adam_like(lr: float, beta: float) -> dict:
     return {"lr": lr, "betas": (beta, 0.999)}
 
 
-#: Named optimizer presets of :class:`TrajectoryExplorer`: name -> (optimizer class name in
-#: :mod:`nnopt_lib.optim`, function ``(lr, beta) -> options``). The β slider means:
-#:
-#: =============== ==========================================================
-#: ``sgd``         ``SGD(lr=lr)`` (β unused)
-#: ``momentum``    ``SGD(lr=lr, momentum=β)`` (PyTorch's form v = βv + g)
-#: ``nesterov``    ``SGD(lr=lr, momentum=β, nesterov=True)`` (plain SGD at β = 0)
-#: ``ema_momentum````EMAMomentum(lr=lr, beta=β)`` (v = βv + (1−β)g)
-#: ``heavy_ball``  ``HeavyBall(lr=lr, beta=β)`` (θ − η∇f + β(θ − θ_prev))
-#: ``adagrad``     ``Adagrad(lr=lr)`` (β unused)
-#: ``rmsprop``     ``RMSprop(lr=lr)`` (β unused; α = 0.99)
-#: ``adam``        ``Adam(lr=lr, betas=(β, 0.999))``
-#: ``adamw``       ``AdamW(lr=lr, betas=(β, 0.999))`` (weight_decay 0.01)
-#: ``nadam``       ``NAdam(lr=lr, betas=(β, 0.999))``
-#: =============== ==========================================================
+#: Named optimizer presets of :class:`TrajectoryExplorer` (table in its docstring): name ->
+#: (optimizer class name in :mod:`nnopt_lib.optim`, function ``(lr, beta) -> options``).
 PRESETS: dict[str, tuple[str, Callable[[float, float], dict]]] = {
     "sgd": ("SGD", _sgd),
     "momentum": ("SGD", _momentum),
@@ -461,9 +449,9 @@ class TrajectoryExplorer(Explorer):
     -----------------------------
     surfaces: names from :data:`nnopt_lib.surfaces.SURFACES` (or ``Surface`` objects) for
         the surface dropdown; the first is shown first.
-    optimizers: preset names from :data:`PRESETS`, or a dict ``label -> (optimizer class,
-        options)`` where ``options`` is a dict (the slider's ``lr`` is added unless it sets
-        its own) or a function ``(lr, beta) -> dict``. One checkbox each, all ticked.
+    optimizers: preset names from :data:`PRESETS` (below), or a dict ``label -> (optimizer
+        class, options)`` where ``options`` is a dict (the slider's ``lr`` is added unless it
+        sets its own) or a function ``(lr, beta) -> dict``. One checkbox each, all ticked.
     lr: initial learning rate (log slider from ``lr_range``).
     beta: initial momentum / β₁ (slider 0 ... 0.99).
     steps: initial number of steps (slider 10 ... ``max_steps``).
@@ -474,6 +462,21 @@ class TrajectoryExplorer(Explorer):
     diverged) and the panel of f − f* against step on a log axis whose range is fixed per
     surface and start (so curves can be compared across slider moves). The status line
     lists each run's outcome, e.g. ``adam: diverged at step 17``.
+
+    Presets (η = the lr slider, β = the momentum / β₁ slider):
+
+    ================  ============================================================
+    ``sgd``           ``SGD(lr=η)``; β unused
+    ``momentum``      ``SGD(lr=η, momentum=β)``: PyTorch's form b = βb + g
+    ``nesterov``      ``SGD(lr=η, momentum=β, nesterov=True)``; plain SGD at β = 0
+    ``ema_momentum``  ``EMAMomentum(lr=η, beta=β)``: v = βv + (1−β)g
+    ``heavy_ball``    ``HeavyBall(lr=η, beta=β)``: θ − η∇f + β(θ − θ_prev)
+    ``adagrad``       ``Adagrad(lr=η)``; β unused
+    ``rmsprop``       ``RMSprop(lr=η)``; β unused (α = 0.99)
+    ``adam``          ``Adam(lr=η, betas=(β, 0.999))``
+    ``adamw``         ``AdamW(lr=η, betas=(β, 0.999))``; weight_decay 0.01
+    ``nadam``         ``NAdam(lr=η, betas=(β, 0.999))``
+    ================  ============================================================
     """
 
     png_colors = 256  # line art on white: a palette PNG looks the same and is 3-4x smaller
@@ -510,9 +513,11 @@ class TrajectoryExplorer(Explorer):
         # The cache lives on the instance so that explorers do not share (or pin) results.
         self._run_cached = functools.lru_cache(maxsize=1024)(self._run_uncached)
         with plt.ioff():  # under ipympl, do not auto-display the figure a second time
+            # Fixed margins instead of a layout engine: the panels' contents have a known
+            # size, and constrained layout would cost a third of the first draw.
             figure, (self._ax_path, self._ax_loss) = plt.subplots(
-                1, 2, figsize=(11, 4.4), layout="constrained",
-                gridspec_kw={"width_ratios": [1.15, 1.0]})
+                1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.15, 1.0]})
+            figure.subplots_adjust(left=0.065, right=0.985, bottom=0.11, top=0.88, wspace=0.22)
         self._contour_surface: str | None = None
         self._contour_artists: list = []
         self._paths: dict[str, Any] = {}

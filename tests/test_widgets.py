@@ -80,7 +80,7 @@ def test_explore_draws_once_and_redraws_in_place_on_change():
     assert explorer.status == "lr = 2"
     assert not np.allclose(line.get_ydata(), first_y)
     assert shown_png(explorer) != first_png
-    assert explorer.figure.axes[0].lines == [line]  # the same artist, updated, not a new one
+    assert list(explorer.figure.axes[0].lines) == [line]  # the same artist, updated, not a new one
     image = Image.open(io.BytesIO(shown_png(explorer)))
     assert image.size == tuple(int(v) for v in explorer.figure.bbox.size)
     assert repr(explorer) == "Explorer(lr=2.0, beta=1.0)"
@@ -123,6 +123,15 @@ def test_explore_rejects_non_widgets():
     fig, _ = plt.subplots()
     with pytest.raises(TypeError, match="control 'lr'"):
         widgets.explore(fig, lambda lr: None, lr=0.1)
+
+
+def test_a_figure_made_without_pyplot_works_too():
+    fig = Figure()
+    (line,) = fig.add_subplot().plot([0, 1], [0, 1])
+    explorer = widgets.explore(fig, lambda a: line.set_ydata([0, a]),
+                               a=widgets.slider(0, 2, step=0.5, value=1, description="a"))
+    explorer.controls["a"].value = 2.0
+    assert Image.open(io.BytesIO(shown_png(explorer))).size == (640, 480)
 
 
 def test_ipympl_canvas_is_redrawn_with_draw_idle_not_png():
@@ -301,9 +310,11 @@ def test_bad_arguments_fail_loudly():
         widgets.TrajectoryExplorer(surfaces=["nowhere"])
 
 
-def test_presets_document_their_optimizers():
+def test_presets_are_documented_and_build_their_optimizers():
     for name, (class_name, options) in widgets.PRESETS.items():
+        assert f"``{name}``" in widgets.TrajectoryExplorer.__doc__
         cls = getattr(optim, class_name)
+        assert f"{class_name}(lr=η" in widgets.TrajectoryExplorer.__doc__
         cls([np.zeros(2)], **options(1e-3, 0.9))  # every preset builds its optimizer
         cls([np.zeros(2)], **options(1e-3, 0.0))  # including at β = 0 (nesterov!)
     assert widgets.PRESETS["nesterov"][1](0.1, 0.9) == {"lr": 0.1, "momentum": 0.9,
