@@ -12,6 +12,7 @@ skips, unless NNOPT_REQUIRE_BROWSER=1, when it fails instead.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -46,14 +47,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def lab_settings(folder: Path) -> Path:
+    """A private JupyterLab settings folder: start kernels without asking, no news pop-up."""
+    settings = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+    }
+    for name, values in settings.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def lab_url(tmp_path_factory):
     port = free_port()
-    log = (tmp_path_factory.mktemp("lab") / "jupyter.log").open("w")
+    home = tmp_path_factory.mktemp("lab")
+    log = (home / "jupyter.log").open("w")
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
                "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
-               f"--ServerApp.root_dir={ROOT}", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-               "jupyterlab.NeverCheckForUpdate"]
+               f"--ServerApp.root_dir={ROOT}", f"--LabApp.user_settings_dir={lab_settings(home / 'settings')}",
+               f"--LabApp.workspaces_dir={home / 'workspaces'}"]
     if os.geteuid() == 0:
         command.append("--allow-root")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -92,8 +107,8 @@ def test_slider_redraws_the_explorer(lab_url):
         try:
             page.goto(f"{lab_url}/lab/tree/{NOTEBOOK}", timeout=120_000)
             page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
-            # Wait for the kernel before running, so "Run All" is not queued on a starting kernel.
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+            # Wait for the kernel before running, so "Run All" is not sent to a kernel still starting.
+            page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=120_000)
 
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
@@ -116,14 +131,14 @@ def test_slider_redraws_the_explorer(lab_url):
                 arg=before, timeout=60_000,
             )
             after = explorer_image(page)
+            new_readout = readout.inner_text()
             readout.scroll_into_view_if_needed()
             page.screenshot(path=SHOTS / "after.png", full_page=False)
+        except Exception:
+            page.screenshot(path=SHOTS / "failure.png", full_page=False)
+            raise
         finally:
             browser.close()
 
     assert after != before, "the explorer's figure did not change after the slider moved"
-    assert readout_changed(old_value, new_value)
-
-
-def readout_changed(old: str, new: str) -> bool:
-    return old.strip() != new.strip()
+    assert new_readout.strip() != old_value.strip(), "the slider's readout did not take the new value"
