@@ -22,9 +22,10 @@ $(STAMP): requirements.txt pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_welcome.ipynb
 
-# Library unit tests, repository checks, the PyTorch cross-check matrix and
+# Lint, library unit tests, repository checks, the PyTorch cross-check matrix and
 # every notebook under nbval (plus the browser test where chromium is installed).
 test: $(STAMP)
+	$(BIN)/ruff check nnopt_lib tests benchmarks tools notebooks
 	$(BIN)/python -m nnopt_lib.crosscheck
 	$(BIN)/python -m pytest
 

@@ -29,14 +29,23 @@ NOTEBOOK = "notebooks/00_welcome.ipynb"
 SHOTS = ROOT / "build" / "browser"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Flags for a sandboxed, offline, root-run headless chromium.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 if CHROMIUM is None:
     if os.environ.get("NNOPT_REQUIRE_BROWSER") == "1":
         pytest.fail("NNOPT_REQUIRE_BROWSER=1 but chromium is not installed", pytrace=False)
-    pytest.skip("browser test needs chromium: `sudo apt-get install chromium` enables it",
-                allow_module_level=True)
+    pytest.skip(
+        "browser test needs chromium: `sudo apt-get install chromium` enables it",
+        allow_module_level=True,
+    )
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -50,7 +59,9 @@ def free_port() -> int:
 def lab_settings(folder: Path) -> Path:
     """A private JupyterLab settings folder: start kernels without asking, no news pop-up."""
     settings = {
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+            "autoStartDefaultKernel": True
+        },
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
     }
     for name, values in settings.items():
@@ -65,10 +76,20 @@ def lab_url(tmp_path_factory):
     port = free_port()
     home = tmp_path_factory.mktemp("lab")
     log = (home / "jupyter.log").open("w")
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
-               "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
-               f"--ServerApp.root_dir={ROOT}", f"--LabApp.user_settings_dir={lab_settings(home / 'settings')}",
-               f"--LabApp.workspaces_dir={home / 'workspaces'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        f"--ServerApp.root_dir={ROOT}",
+        f"--LabApp.user_settings_dir={lab_settings(home / 'settings')}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -107,7 +128,7 @@ def test_slider_redraws_the_explorer(lab_url):
         try:
             page.goto(f"{lab_url}/lab/tree/{NOTEBOOK}", timeout=120_000)
             page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
-            # Wait for the kernel before running, so "Run All" is not sent to a kernel still starting.
+            # Wait for the kernel, so "Run All" is not sent to a kernel that is still starting.
             page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=120_000)
 
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
@@ -128,7 +149,8 @@ def test_slider_redraws_the_explorer(lab_url):
             page.wait_for_function(
                 "old => { const img = document.querySelector('.nnopt-explorer img');"
                 " return img && img.getAttribute('src') !== old; }",
-                arg=before, timeout=60_000,
+                arg=before,
+                timeout=60_000,
             )
             after = explorer_image(page)
             new_readout = readout.inner_text()
@@ -141,4 +163,6 @@ def test_slider_redraws_the_explorer(lab_url):
             browser.close()
 
     assert after != before, "the explorer's figure did not change after the slider moved"
-    assert new_readout.strip() != old_value.strip(), "the slider's readout did not take the new value"
+    assert new_readout.strip() != old_value.strip(), (
+        "the slider's readout did not take the new value"
+    )

@@ -1,4 +1,4 @@
-"""Repository checks: the four environment files agree, notebooks are clean, the course map is whole.
+"""Repository checks: the environment files agree, notebooks are clean, the course map is whole.
 
 Binder cannot be built here, so agreement with requirements.txt is what keeps it from drifting.
 """
@@ -24,7 +24,16 @@ sys.path.insert(0, str(ROOT / "tools"))
 import notebooks as notebook_tool  # noqa: E402
 
 # What a learner's kernel needs; the rest of requirements.txt is for tests and authoring.
-RUNTIME = {"torch", "numpy", "matplotlib", "ipywidgets", "tqdm", "jupyterlab", "ipykernel", "nbconvert"}
+RUNTIME = {
+    "torch",
+    "numpy",
+    "matplotlib",
+    "ipywidgets",
+    "tqdm",
+    "jupyterlab",
+    "ipykernel",
+    "nbconvert",
+}
 # PyPI name -> conda-forge name, where they differ.
 CONDA_NAME = {"torch": "pytorch"}
 BINDER_NAME = {"torch": "pytorch-cpu"}
@@ -62,7 +71,9 @@ def test_environment_yml_has_every_pin_at_the_same_version():
     assert versions["python"] == "3.11"
     for name, version in pinned_requirements().items():
         conda = CONDA_NAME.get(name, name)
-        assert versions.get(conda) == version, f"environment.yml: {conda}={versions.get(conda)}, pin {version}"
+        assert versions.get(conda) == version, (
+            f"environment.yml: {conda}={versions.get(conda)}, pin {version}"
+        )
     assert "-e ." in pip_section, "environment.yml must install nnopt_lib through its pip section"
 
 
@@ -72,7 +83,9 @@ def test_binder_has_the_runtime_pins_and_a_cpu_torch():
     pins = pinned_requirements()
     for name in RUNTIME:
         conda = BINDER_NAME.get(name, name)
-        assert versions.get(conda) == pins[name], f"binder: {conda}={versions.get(conda)}, pin {pins[name]}"
+        assert versions.get(conda) == pins[name], (
+            f"binder: {conda}={versions.get(conda)}, pin {pins[name]}"
+        )
     assert "pytorch" not in versions, "binder must use pytorch-cpu (the GPU build is several GB)"
 
 
@@ -94,7 +107,9 @@ def test_pyproject_ranges_admit_the_pins():
     for spec in map(Requirement, declared):
         name = spec.name.lower()
         assert name in pins, f"pyproject names {name}, which requirements.txt does not pin"
-        assert spec.specifier.contains(pins[name]), f"pyproject's {spec} excludes the pin {pins[name]}"
+        assert spec.specifier.contains(pins[name]), (
+            f"pyproject's {spec} excludes the pin {pins[name]}"
+        )
     assert {Requirement(d).name.lower() for d in project["dependencies"]} <= RUNTIME
 
 
@@ -115,19 +130,28 @@ def test_every_notebook_is_on_the_course_map_in_order():
 def test_readme_course_map_matches_the_library():
     readme = (ROOT / "README.md").read_text()
     expected = markdown_map(link_prefix="notebooks/").strip()
-    assert expected in readme, "README's course map is stale; paste markdown_map(link_prefix='notebooks/')"
+    assert expected in readme, (
+        "README's course map is stale; paste markdown_map(link_prefix='notebooks/')"
+    )
 
 
 def test_welcome_notebook_course_map_matches_the_library():
     welcome = json.loads((ROOT / "notebooks" / "00_welcome.ipynb").read_text())
-    markdown = "\n".join("".join(c["source"]) for c in welcome["cells"] if c["cell_type"] == "markdown")
-    assert markdown_map().strip() in markdown, "the welcome notebook's course map is stale; paste markdown_map()"
+    markdown = "\n".join(
+        "".join(c["source"]) for c in welcome["cells"] if c["cell_type"] == "markdown"
+    )
+    assert markdown_map().strip() in markdown, (
+        "the welcome notebook's course map is stale; paste markdown_map()"
+    )
 
 
 def test_readme_quick_start_and_binder_badge():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
-    assert re.search(r"mybinder\.org/v2/gh/.+urlpath=lab(/|%2F)tree(/|%2F)notebooks(/|%2F)00_welcome\.ipynb", readme)
+    assert re.search(
+        r"mybinder\.org/v2/gh/.+urlpath=lab(/|%2F)tree(/|%2F)notebooks(/|%2F)00_welcome\.ipynb",
+        readme,
+    )
 
 
 def test_ci_runs_the_readme_test_command():

@@ -30,7 +30,9 @@ def cleaned(nb: dict) -> dict:
     nb = json.loads(json.dumps(nb))  # deep copy
     nb["metadata"] = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
     for cell in nb["cells"]:
-        cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k in KEPT_CELL_METADATA}
+        cell["metadata"] = {
+            k: v for k, v in cell.get("metadata", {}).items() if k in KEPT_CELL_METADATA
+        }
         if cell["cell_type"] == "code":
             cell["outputs"] = []
             cell["execution_count"] = None
@@ -52,7 +54,9 @@ def problems(path: Path) -> list[str]:
         return [f"{path}: not a readable notebook ({err})"]
     found = []
     for i, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+        if cell.get("cell_type") == "code" and (
+            cell.get("outputs") or cell.get("execution_count") is not None
+        ):
             found.append(f"{path}: cell {i} has outputs or an execution count")
             break
     if nb.get("metadata", {}).get("kernelspec", {}).get("name") != "python3":
@@ -91,13 +95,26 @@ def html_export(out: Path) -> None:
         if not notebook.exists():
             continue
         subprocess.run(
-            [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
-             "--ExecutePreprocessor.timeout=600", "--output-dir", str(out), str(notebook)],
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "html",
+                "--execute",
+                "--ExecutePreprocessor.timeout=600",
+                "--output-dir",
+                str(out),
+                str(notebook),
+            ],
             check=True,
         )
         page = notebook.with_suffix(".html").name
-        items.append(f'<li><a href="{page}">{lesson.number:02d} · {html.escape(lesson.title)}</a>'
-                     f" — {html.escape(lesson.summary)}</li>")
+        items.append(
+            f'<li><a href="{page}">{lesson.number:02d} · {html.escape(lesson.title)}</a>'
+            f" — {html.escape(lesson.summary)}</li>"
+        )
     (out / "index.html").write_text(
         "<!doctype html><meta charset='utf-8'><title>nnopt — course</title>"
         "<h1>nnopt: neural-network optimization, built from scratch</h1>"
@@ -108,7 +125,9 @@ def html_export(out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("clean", "check"):
         sub.add_parser(name).add_argument("paths", nargs="+", type=Path)
