@@ -640,8 +640,10 @@ def adam_step(
             \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
 
     ``m`` and ``v`` start at zero, so they are biased towards zero early on; dividing by
-    :math:`1-\beta^t` removes that bias (without it the first steps would be too small by
-    a factor of about 10 for beta1=0.9). :math:`\epsilon` is only a guard against division
+    :math:`1-\beta^t` removes that bias. Without either correction the first step is
+    :math:`(1-\beta_1)/\sqrt{1-\beta_2} \approx 3.2` times too long for the defaults; correcting
+    only ``m`` makes it about 32 times too long (notebook 06 measures both).
+    :math:`\epsilon` is only a guard against division
     by zero -- it is added *outside* the square root, after bias correction, as in torch.
     Defaults as ``torch.optim.Adam``. State keys: ``"step"``, ``"exp_avg"``,
     ``"exp_avg_sq"``, plus ``"max_exp_avg_sq"`` with amsgrad.

@@ -73,10 +73,14 @@ class Trajectory:
         return float(self.losses[-1])
 
     def status(self) -> str:
-        """One line for a plot legend or a slider: ``"diverged at step 17"`` or
-        ``"reached f=1.2e-08 in 300 steps"``."""
+        """One line for a plot legend or a slider: ``"diverged at step 17"``,
+        ``"reached f=1.2e-08 in 300 steps"``, or, for a run that has not yet hit the
+        blow-up bound but ends above where it started, ``"f grew from 2.5 to 3.1e+10 in 100 steps"``
+        (so a run that is on its way to diverging never reads like a success)."""
         if self.diverged:
             return f"diverged at step {self.diverged_at}"
+        if self.final_loss > self.losses[0]:
+            return f"f grew from {self.losses[0]:.2g} to {self.final_loss:.2g} in {self.steps} steps"
         return f"reached f={self.final_loss:.2g} in {self.steps} steps"
 
 

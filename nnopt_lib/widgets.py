@@ -552,6 +552,12 @@ class TrajectoryExplorer(Explorer):
             surface = surfaces.get(item) if isinstance(item, str) else item
             if not isinstance(surface, surfaces.Surface):
                 raise TypeError(f"surfaces must be names or Surface objects, got {item!r}")
+            if surface.name in resolved:
+                # the dropdown shows names, so two surfaces called "quadratic" would shadow each other
+                raise ValueError(
+                    f"two surfaces are named {surface.name!r}; give each its own name, e.g. "
+                    f"dataclasses.replace(surface, name={surface.name + ' 45°'!r})"
+                )
             resolved[surface.name] = surface
         if not resolved:
             raise ValueError("TrajectoryExplorer needs at least one surface")

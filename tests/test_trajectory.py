@@ -231,3 +231,12 @@ def test_validation():
         trajectory.run(s, optim.SGD, {"lr": 0.1}, steps=5, start=(1.0, 2.0, 3.0))
     with pytest.raises(TypeError):
         trajectory.run(s, optim.SGD, {"learning_rate": 0.1}, steps=5)  # misspelt keyword
+
+
+def test_status_of_a_run_growing_towards_divergence_is_not_a_success():
+    # Just above 2/L, |x| grows by |1 - lr·L| per step: slowly enough to stay under the bound.
+    s = surfaces.quadratic(condition=10.0)
+    L = float(np.linalg.eigvalsh(s.hessian).max())
+    traj = trajectory.run(s, optim.SGD, {"lr": 2.05 / L}, steps=50)
+    assert not traj.diverged
+    assert traj.status().startswith("f grew from ") and "reached" not in traj.status()

@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from nnopt_lib import optim, widgets  # noqa: E402
+from nnopt_lib import optim, surfaces, widgets  # noqa: E402
 
 # Small runs keep the file fast; the behaviour does not depend on the length.
 STEPS = 60
@@ -320,3 +320,10 @@ def test_presets_are_documented_and_build_their_optimizers():
     assert widgets.PRESETS["nesterov"][1](0.1, 0.9) == {"lr": 0.1, "momentum": 0.9,
                                                         "nesterov": True}
     assert widgets.PRESETS["adam"][1](0.1, 0.8) == {"lr": 0.1, "betas": (0.8, 0.999)}
+
+
+def test_two_surfaces_with_one_name_are_refused():
+    with pytest.raises(ValueError, match="two surfaces are named 'quadratic'"):
+        widgets.TrajectoryExplorer(
+            surfaces=[surfaces.quadratic(), surfaces.quadratic(angle_deg=45.0)], optimizers=["sgd"]
+        )
