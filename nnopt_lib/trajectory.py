@@ -74,13 +74,14 @@ class Trajectory:
 
     def status(self) -> str:
         """One line for a plot legend or a slider: ``"diverged at step 17"``,
-        ``"reached f=1.2e-08 in 300 steps"``, or, for a run that has not yet hit the
-        blow-up bound but ends above where it started, ``"f grew from 2.5 to 3.1e+10 in 100 steps"``
-        (so a run that is on its way to diverging never reads like a success)."""
+        ``"reached f=1.2e-08 in 300 steps"``, or, for a run below the blow-up bound that
+        ends above where it started, ``"f grew from 2.5 to 3.1e+10 in 100 steps"`` (so a
+        run on its way to diverging never reads like a success)."""
         if self.diverged:
             return f"diverged at step {self.diverged_at}"
-        if self.final_loss > self.losses[0]:
-            return f"f grew from {self.losses[0]:.2g} to {self.final_loss:.2g} in {self.steps} steps"
+        first, last = self.losses[0], self.final_loss
+        if last > first:
+            return f"f grew from {first:.2g} to {last:.2g} in {self.steps} steps"
         return f"reached f={self.final_loss:.2g} in {self.steps} steps"
 
 

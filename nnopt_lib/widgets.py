@@ -553,7 +553,7 @@ class TrajectoryExplorer(Explorer):
             if not isinstance(surface, surfaces.Surface):
                 raise TypeError(f"surfaces must be names or Surface objects, got {item!r}")
             if surface.name in resolved:
-                # the dropdown shows names, so two surfaces called "quadratic" would shadow each other
+                # the dropdown shows names: two surfaces called "quadratic" would shadow each other
                 raise ValueError(
                     f"two surfaces are named {surface.name!r}; give each its own name, e.g. "
                     f"dataclasses.replace(surface, name={surface.name + ' 45°'!r})"
