@@ -34,7 +34,7 @@ grows -- a property of the run, not of either implementation.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -114,9 +114,12 @@ class Optimizer:
     defaults: the ``defaults`` dict.
     state: ``id(param)`` -> that parameter's state dict (torch's key names).
 
-    Subclasses implement ``_update(param, grad, state, group) -> (new_param, new_state)``,
-    normally a one-line call of their pure step function.
+    Subclasses set ``step_function``, their pure single-array update
+    ``f(param, grad, state, **hyperparameters) -> (new_param, new_state)``, whose keyword
+    names are exactly the keys of ``defaults``.
     """
+
+    step_function: Callable[..., tuple[np.ndarray, dict[str, Any]]]
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -205,7 +208,10 @@ class Optimizer:
     def _update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        raise NotImplementedError
+        # The group holds every hyperparameter under the step function's keyword names,
+        # so the class adds nothing to the update itself: it only loops and keeps state.
+        hyperparameters = {name: group[name] for name in self.defaults}
+        return self.step_function(param, grad, state, **hyperparameters)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -302,18 +308,7 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
-        return sgd_step(
-            param,
-            grad,
-            state,
-            lr=group["lr"],
-            momentum=group["momentum"],
-            dampening=group["dampening"],
-            weight_decay=group["weight_decay"],
-            nesterov=group["nesterov"],
-            maximize=group["maximize"],
-        )
+    step_function = staticmethod(sgd_step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -403,18 +398,7 @@ class Adagrad(Optimizer):
                     "sum": np.full_like(p, initial_accumulator_value),
                 }
 
-    def _update(self, param, grad, state, group):
-        return adagrad_step(
-            param,
-            grad,
-            state,
-            lr=group["lr"],
-            lr_decay=group["lr_decay"],
-            weight_decay=group["weight_decay"],
-            initial_accumulator_value=group["initial_accumulator_value"],
-            eps=group["eps"],
-            maximize=group["maximize"],
-        )
+    step_function = staticmethod(adagrad_step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -512,19 +496,7 @@ class RMSprop(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
-        return rmsprop_step(
-            param,
-            grad,
-            state,
-            lr=group["lr"],
-            alpha=group["alpha"],
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            momentum=group["momentum"],
-            centered=group["centered"],
-            maximize=group["maximize"],
-        )
+    step_function = staticmethod(rmsprop_step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -595,17 +567,7 @@ class Adadelta(Optimizer):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
-        return adadelta_step(
-            param,
-            grad,
-            state,
-            lr=group["lr"],
-            rho=group["rho"],
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            maximize=group["maximize"],
-        )
+    step_function = staticmethod(adadelta_step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -745,19 +707,7 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
-        return adam_step(
-            param,
-            grad,
-            state,
-            lr=group["lr"],
-            betas=group["betas"],
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            amsgrad=group["amsgrad"],
-            maximize=group["maximize"],
-            decoupled_weight_decay=group["decoupled_weight_decay"],
-        )
+    step_function = staticmethod(adam_step)
 
 
 class AdamW(Adam):
@@ -896,19 +846,7 @@ class NAdam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
-        return nadam_step(
-            param,
-            grad,
-            state,
-            lr=group["lr"],
-            betas=group["betas"],
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            momentum_decay=group["momentum_decay"],
-            decoupled_weight_decay=group["decoupled_weight_decay"],
-            maximize=group["maximize"],
-        )
+    step_function = staticmethod(nadam_step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1000,8 +938,7 @@ class EMAMomentum(Optimizer):
         _check_beta(beta)
         super().__init__(params, dict(lr=lr, beta=beta))
 
-    def _update(self, param, grad, state, group):
-        return ema_momentum_step(param, grad, state, lr=group["lr"], beta=group["beta"])
+    step_function = staticmethod(ema_momentum_step)
 
 
 class HeavyBall(Optimizer):
@@ -1019,8 +956,7 @@ class HeavyBall(Optimizer):
         _check_beta(beta)
         super().__init__(params, dict(lr=lr, beta=beta))
 
-    def _update(self, param, grad, state, group):
-        return heavy_ball_step(param, grad, state, lr=group["lr"], beta=group["beta"])
+    step_function = staticmethod(heavy_ball_step)
 
 
 #: Name -> optimizer class, for explorers and cross-checks. The keyword dicts that go with
