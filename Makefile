@@ -19,8 +19,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# Served from the repository root (so the library's source is one click away), opened on the welcome notebook.
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_welcome.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb
 
 # Lint, library unit tests, repository checks, the PyTorch cross-check matrix and
 # every notebook under nbval (plus the browser test where chromium is installed).
