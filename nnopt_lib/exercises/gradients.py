@@ -1,10 +1,12 @@
 """Exercises of notebook 01 (loss functions and gradients).
 
-* ``mse_gradient(X, y, w)``: gradient of the mean squared error of a linear model.
+* ``ridge_gradient(X, y, w, lam)``: gradient of the mean squared error of a linear model
+  plus the L2 penalty ``lam·‖w‖²`` (ridge regression).
 * ``log_sum_exp(z)``: log Σ exp over the last axis, without overflow or underflow.
 * ``softmax_cross_entropy_gradient(logits, labels)``: gradient of the mean cross-entropy
   with respect to the logits, ``(softmax(Z) − onehot(y)) / n``.
-* ``central_difference_gradient(f, w, h)``: the numerical gradient used for gradient checking.
+* ``central_difference_gradient(f, w, h)``: the numerical gradient used for gradient checking,
+  for a parameter array of any shape.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from nnopt_lib.exercises.core import Exercise, register
 # --------------------------------------------------------------------------- references
 
 
-def _mse_gradient(X, y, w):
-    # L(w) = (1/n)·‖Xw − y‖²  =>  ∇L = (2/n)·Xᵀ(Xw − y)
-    return 2.0 / len(y) * X.T @ (X @ w - y)
+def _ridge_gradient(X, y, w, lam):
+    # L(w) = (1/n)·‖Xw − y‖² + λ·‖w‖²  =>  ∇L = (2/n)·Xᵀ(Xw − y) + 2λw
+    return 2.0 / len(y) * X.T @ (X @ w - y) + 2.0 * lam * w
 
 
 def _log_sum_exp(z):
@@ -59,14 +61,15 @@ class _Smooth:
         if self.kind == "quadratic+sin":
             return float(0.5 * np.sum(self.a * w**2) + np.sum(np.sin(w)))
         if self.kind == "logsumexp":
-            return float(_log_sum_exp(self.a * w))
+            return float(_log_sum_exp(np.ravel(self.a * w)))  # over all entries, any shape
         return float(np.sum(np.log1p(np.exp(self.a * w))))  # softplus
 
     def __repr__(self):
         formula = {"quadratic+sin": "½·Σ a_i w_i² + Σ sin(w_i)",
                    "logsumexp": "log Σ exp(a_i w_i)",
                    "softplus": "Σ log(1 + exp(a_i w_i))"}[self.kind]
-        return f"f(w) = {formula}, a = {np.array2string(self.a, precision=3)}"
+        a = " ".join(np.array2string(self.a, precision=3, separator=", ").split())  # one line
+        return f"f(w) = {formula}, a = {a}"
 
 
 def _log_sum_exp_cases(rng):
@@ -89,19 +92,22 @@ def _cross_entropy_cases(rng):
 def _central_difference_cases(rng):
     cases = []
     for kind in ("quadratic+sin", "logsumexp", "softplus"):
-        for size in (1, 3, 6):
-            a = np.round(rng.uniform(0.5, 2.0, size=size), 3)
-            cases.append((_Smooth(kind, a), rng.normal(size=size), 1e-5))
+        for shape in ((1,), (3,), (6,), (2, 3)):  # (2, 3): a weight matrix, not just a vector
+            a = np.round(rng.uniform(0.5, 2.0, size=shape), 3)
+            cases.append((_Smooth(kind, a), rng.normal(size=shape), 1e-5))
     return cases
 
 
 register(Exercise(
-    name="mse_gradient",
-    reference=_mse_gradient,
-    cases=lambda rng: [(rng.normal(size=(n, d)), rng.normal(size=n), rng.normal(size=d))
-                       for n, d in [(5, 3), (1, 1), (8, 2), (20, 4)] for _ in range(5)],
-    hint="Write the residual r = Xw − y. The gradient of (1/n)·Σ r_i² is (2/n)·Xᵀr: "
-         "don't forget the 2 from the square, nor the 1/n from the mean.",
+    name="ridge_gradient",
+    reference=_ridge_gradient,
+    cases=lambda rng: [(rng.normal(size=(n, d)), rng.normal(size=n), rng.normal(size=d), lam)
+                       for n, d in [(5, 3), (1, 1), (8, 2), (20, 4)]
+                       for lam in (0.0, 0.01, 0.5, 3.0)],
+    hint="Two terms add up. The data term: with the residual r = Xw − y, the gradient of "
+         "(1/n)·Σ r_i² is (2/n)·Xᵀr (the 2 from the square, the 1/n from the mean). The penalty "
+         "λ·‖w‖² = λ·Σ w_j² has gradient 2λw (not λ·w/‖w‖, which is the gradient of the "
+         "plain norm).",
 ))
 
 register(Exercise(
@@ -128,7 +134,8 @@ register(Exercise(
     name="central_difference_gradient",
     reference=_central_difference_gradient,
     cases=_central_difference_cases,
-    hint="For each coordinate i, nudge only w_i by +h and by −h (on copies of w, never in "
-         "place) and take (f(w + h·e_i) − f(w − h·e_i)) / (2h). The result has w's shape.",
+    hint="For each entry i of w, nudge only that entry by +h and by −h (on copies of w, never "
+         "in place) and take (f(w + h·e_i) − f(w − h·e_i)) / (2h). The result has w's shape. "
+         "For a w with several axes, w.flat[i] (or np.ndindex(w.shape)) visits every entry.",
     rtol=1e-6, atol=1e-8,
 ))

@@ -3,10 +3,12 @@
 Closed forms of the learning rate at step ``t`` (counting from 0), equal to what the
 corresponding ``torch.optim.lr_scheduler`` class sets after ``t`` calls of ``step()``:
 
-* ``step_lr(t, base_lr, step_size, gamma)``: ``StepLR``, ``η₀ γ^⌊t/s⌋``.
-* ``cosine_lr(t, base_lr, T_max, eta_min)``: ``CosineAnnealingLR``,
-  ``η_min + (η₀ − η_min)(1 + cos(π t / T_max)) / 2``; for ``t > T_max`` the cosine goes on
-  (the lr climbs back up), as torch's does.
+* ``multistep_lr(t, base_lr, milestones, gamma)``: ``MultiStepLR``, ``η₀ γ^m`` with ``m`` the
+  number of milestones ``≤ t``. Milestones may be unsorted and may repeat; torch counts a
+  repeated milestone once per occurrence (``γ²`` for a milestone listed twice).
+* ``cosine_restarts_lr(t, base_lr, T_0, T_mult, eta_min)``: ``CosineAnnealingWarmRestarts``
+  (SGDR): cosine cycles from ``η₀`` to ``η_min``, the first ``T_0`` steps long, each next one
+  ``T_mult`` times longer; at the start of every cycle the lr jumps back to ``η₀``.
 * ``warmup_cosine_lr(t, base_lr, warmup_steps, total_steps, start_factor)``:
   ``SequentialLR([LinearLR(start_factor, total_iters=W), CosineAnnealingLR(T_max=T − W)],
   milestones=[W])``: linear from ``start_factor·η₀`` towards ``η₀`` for ``t < W``, then a
@@ -22,6 +24,7 @@ L. N. Smith, "Cyclical learning rates for training neural networks", WACV 2017.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
@@ -31,12 +34,22 @@ from nnopt_lib.exercises.core import Exercise, register
 # --------------------------------------------------------------------------- references
 
 
-def _step_lr(t, base_lr, step_size, gamma):
-    return base_lr * gamma ** (t // step_size)
+def _multistep_lr(t, base_lr, milestones, gamma):
+    # the number of milestones already reached, repeats included (torch's closed form)
+    return base_lr * gamma ** bisect.bisect_right(sorted(milestones), t)
 
 
 def _cosine_lr(t, base_lr, T_max, eta_min):
     return eta_min + (base_lr - eta_min) * (1.0 + math.cos(math.pi * t / T_max)) / 2.0
+
+
+def _cosine_restarts_lr(t, base_lr, T_0, T_mult, eta_min):
+    # walk through the finished cycles; what is left is the position in the current one
+    T_i, T_cur = T_0, t
+    while T_cur >= T_i:
+        T_cur -= T_i
+        T_i *= T_mult
+    return _cosine_lr(T_cur, base_lr, T_i, eta_min)
 
 
 def _warmup_cosine_lr(t, base_lr, warmup_steps, total_steps, start_factor):
@@ -54,20 +67,27 @@ def _range_test_lrs(lr_start, lr_end, num_steps):
 # --------------------------------------------------------------------------- cases
 
 
-def _step_cases(rng):
-    cases = [(0, 0.1, 10, 0.1), (9, 0.1, 10, 0.1), (10, 0.1, 10, 0.1), (30, 0.1, 10, 0.5)]
+def _multistep_cases(rng):
+    cases = [(29, 0.1, [30, 80], 0.1), (30, 0.1, [30, 80], 0.1),  # a milestone counts from t on
+             (100, 0.1, [80, 30], 0.5),  # unsorted
+             (80, 0.1, [30, 80, 80, 150], 0.3)]  # repeated: γ² at t = 80
     for _ in range(16):
-        cases.append((int(rng.integers(0, 200)), float(10 ** rng.uniform(-3, 0)),
-                      int(rng.integers(1, 40)), float(rng.uniform(0.05, 0.9))))
+        milestones = [int(m) for m in rng.integers(1, 200, size=int(rng.integers(1, 5)))]
+        if rng.random() < 0.3:
+            milestones.append(milestones[0])  # a repeat
+        cases.append((int(rng.integers(0, 220)), float(10 ** rng.uniform(-3, 0)), milestones,
+                      float(rng.uniform(0.05, 0.9))))
     return cases
 
 
-def _cosine_cases(rng):
-    cases = [(0, 0.1, 100, 0.0), (50, 0.1, 100, 0.0), (100, 0.1, 100, 0.0),
-             (150, 0.1, 100, 0.001)]  # past T_max: back up
-    for _ in range(16):
-        T = int(rng.integers(5, 300))
-        cases.append((int(rng.integers(0, T + 1)), float(10 ** rng.uniform(-3, 0)), T,
+def _restart_cases(rng):
+    cases = [(9, 0.1, 10, 1, 0.0), (10, 0.1, 10, 1, 0.0),  # the first restart: back to 0.1
+             (25, 0.1, 10, 1, 0.0),
+             (29, 0.1, 10, 2, 0.001), (30, 0.1, 10, 2, 0.001),  # cycles 10, 20: restart at 30
+             (69, 0.1, 10, 2, 0.0), (70, 0.1, 10, 2, 0.0)]  # next cycle 40: restart at 70
+    for _ in range(13):
+        cases.append((int(rng.integers(0, 300)), float(10 ** rng.uniform(-3, 0)),
+                      int(rng.integers(1, 40)), int(rng.choice([1, 2, 3])),
                       float(rng.choice([0.0, 1e-4, 1e-3]))))
     return cases
 
@@ -94,19 +114,21 @@ def _range_cases(rng):
 # --------------------------------------------------------------------------- registration
 
 register(Exercise(
-    name="step_lr",
-    reference=_step_lr,
-    cases=_step_cases,
-    hint="The lr is multiplied by gamma once every step_size steps: base_lr · gamma ** (t // "
-         "step_size). Integer division: steps 0 … step_size−1 all use base_lr.",
+    name="multistep_lr",
+    reference=_multistep_lr,
+    cases=_multistep_cases,
+    hint="Count the milestones m with m <= t (every occurrence of a repeated milestone counts) "
+         "and return base_lr · gamma ** count. Step t = m already uses the reduced rate; the "
+         "order of the list does not matter.",
 ))
 
 register(Exercise(
-    name="cosine_lr",
-    reference=_cosine_lr,
-    cases=_cosine_cases,
-    hint="eta_min + (base_lr − eta_min) · (1 + cos(π·t/T_max)) / 2. At t = 0 that is base_lr, "
-         "at t = T_max it is eta_min; do not clamp t — past T_max the cosine climbs back up.",
+    name="cosine_restarts_lr",
+    reference=_cosine_restarts_lr,
+    cases=_restart_cases,
+    hint="Find the position in the current cycle: start with T_i = T_0 and T_cur = t; while "
+         "T_cur >= T_i, subtract T_i from T_cur and multiply T_i by T_mult. Then the cosine "
+         "eta_min + (base_lr − eta_min) · (1 + cos(π·T_cur/T_i)) / 2.",
 ))
 
 register(Exercise(
