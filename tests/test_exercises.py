@@ -57,7 +57,7 @@ def _register_test_exercises():
 
 def test_reference_passes_and_prints_success(registry, capsys):
     _register_test_exercises()
-    assert check("t_weighted_sum", _secret_reference) is True
+    assert check("t_weighted_sum", _secret_reference)
     assert capsys.readouterr().out == "✓ t_weighted_sum: all 6 cases match the reference.\n"
 
 
@@ -69,7 +69,7 @@ def test_wrong_answer_fails_showing_the_first_failing_case(registry, capsys):
         return _secret_reference(x, w) + (1.0 if len(calls) >= 3 else 0.0)
 
     calls = []
-    assert check("t_weighted_sum", fails_from_case_three) is False
+    assert not check("t_weighted_sum", fails_from_case_three)
     out = capsys.readouterr().out
     assert out.startswith("✗ t_weighted_sum: case 3 of 6 does not match the reference.")
     x, w = _weighted_sum_cases(np.random.default_rng(0))[2]
@@ -91,7 +91,7 @@ def test_array_mismatch_reports_count_and_first_index(registry, capsys):
         y[1, 2] += 0.25
         return y
 
-    assert check("t_scale", off_in_one_entry) is False
+    assert not check("t_scale", off_in_one_entry)
     out = capsys.readouterr().out
     assert "case 1 of 5 does not match" in out
     assert "max |expected − got| = 0.25 (1 of 6 entries differ; first at index (1, 2))" in out
@@ -99,8 +99,8 @@ def test_array_mismatch_reports_count_and_first_index(registry, capsys):
 
 def test_within_tolerance_passes_and_outside_fails(registry, capsys):
     _register_test_exercises()
-    assert check("t_scale", lambda x: 3.0 * x * (1 + 1e-9)) is True
-    assert check("t_scale", lambda x: 3.0 * x * (1 + 1e-5)) is False
+    assert check("t_scale", lambda x: 3.0 * x * (1 + 1e-9))
+    assert not check("t_scale", lambda x: 3.0 * x * (1 + 1e-5))
 
 
 @pytest.mark.parametrize("stub_body", ["ellipsis", "return_none", "not_implemented",
@@ -121,7 +121,7 @@ def test_unfinished_stub_is_not_done_yet(registry, capsys, stub_body):
 
     stubs = {"ellipsis": stub_ellipsis, "return_none": stub_none,
              "not_implemented": stub_raises, "return_ellipsis": stub_returns_ellipsis}
-    assert check("t_scale", stubs[stub_body]) is False
+    assert not check("t_scale", stubs[stub_body])
     assert capsys.readouterr().out == f"⏳ t_scale: {NOT_DONE}\n"
 
 
@@ -135,7 +135,7 @@ def test_none_on_a_later_case_is_a_failure_not_a_stub(registry, capsys):
         return 3.0 * x
 
     forgets_a_return.calls = 0
-    assert check("t_scale", forgets_a_return) is False
+    assert not check("t_scale", forgets_a_return)
     out = capsys.readouterr().out
     assert "case 2 of 5 does not match" in out
     assert "expected an array, got None" in out
@@ -148,7 +148,7 @@ def test_exception_in_learner_is_reported_not_raised(registry, capsys):
     def broken(x, w):
         return x @ np.ones(3)
 
-    assert check("t_weighted_sum", broken) is False
+    assert not check("t_weighted_sum", broken)
     out = capsys.readouterr().out
     assert out.startswith("✗ t_weighted_sum: case 1 of 6 made your function raise ValueError:")
     assert "raised at line" in out and "of broken: return x @ np.ones(3)" in out
@@ -160,13 +160,13 @@ def test_exception_in_learner_is_reported_not_raised(registry, capsys):
 
 def test_wrong_number_of_arguments_is_reported(registry, capsys):
     _register_test_exercises()
-    assert check("t_weighted_sum", lambda x: x) is False
+    assert not check("t_weighted_sum", lambda x: x)
     assert "made your function raise TypeError" in capsys.readouterr().out
 
 
 def test_passing_a_result_instead_of_a_function(registry, capsys):
     _register_test_exercises()
-    assert check("t_scale", 3.0) is False
+    assert not check("t_scale", 3.0)
     assert "needs your function itself" in capsys.readouterr().out
 
 
@@ -180,7 +180,7 @@ def test_mutating_an_input_is_detected_and_cannot_corrupt_the_reference(registry
         x *= 3.0          # writes into the caller's array...
         return x          # ...and returns the right values
 
-    assert check("t_scale", right_value_but_mutates) is False
+    assert not check("t_scale", right_value_but_mutates)
     out = capsys.readouterr().out
     assert "returns the right value, but leaves its inputs wrong" in out
     assert "Your function changed its input `x` in place" in out
@@ -190,7 +190,7 @@ def test_mutating_an_input_is_detected_and_cannot_corrupt_the_reference(registry
         x[...] = 0.0      # if the reference saw this array, it would expect zeros too
         return x
 
-    assert check("t_scale", wrong_and_mutates) is False
+    assert not check("t_scale", wrong_and_mutates)
     out = capsys.readouterr().out
     assert "does not match the reference" in out
     assert "Also: your function changed its input `x` in place" in out
@@ -236,9 +236,9 @@ def test_in_place_exercise(registry, capsys):
         for g in grads:
             np.minimum(g, clip_value, out=g)
 
-    assert check("t_clip_value_", good) is True
-    assert check("t_clip_value_", stub) is False
-    assert check("t_clip_value_", only_upper) is False
+    assert check("t_clip_value_", good)
+    assert not check("t_clip_value_", stub)
+    assert not check("t_clip_value_", only_upper)
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "✓ t_clip_value_: all 4 cases match the reference."
     assert out[1] == f"⏳ t_clip_value_: {NOT_DONE}"
@@ -269,8 +269,8 @@ def test_keyword_cases_are_passed_by_name(registry, capsys):
     def step(p, g, *, lr):
         return p + lr * g
 
-    assert check("t_step", lambda p, g, *, lr: p - lr * g) is True
-    assert check("t_step", step) is False
+    assert check("t_step", lambda p, g, *, lr: p - lr * g)
+    assert not check("t_step", step)
     out = capsys.readouterr().out
     assert "lr = 0." in out and "p = array of shape (2,)" in out
 
@@ -280,27 +280,27 @@ def test_keyword_cases_are_passed_by_name(registry, capsys):
 
 def test_shape_mismatch_message_names_both_shapes(registry, capsys):
     _register_test_exercises()
-    assert check("t_scale", lambda x: (3.0 * x).reshape(3, 2)) is False
+    assert not check("t_scale", lambda x: (3.0 * x).reshape(3, 2))
     out = capsys.readouterr().out
     assert "shape differs: expected shape (2, 3), got shape (3, 2)" in out
 
     # a broadcastable (n, 1) answer where (n,) is expected is still wrong
     register(Exercise(name="t_vector", reference=lambda x: 2 * x,
                       cases=lambda rng: [(rng.normal(size=3),)], hint=""))
-    assert check("t_vector", lambda x: (2 * x)[:, None]) is False
+    assert not check("t_vector", lambda x: (2 * x)[:, None])
     assert "expected shape (3,), got shape (3, 1)" in capsys.readouterr().out
 
 
 def test_structured_results_tuple_and_dict(registry, capsys):
     register(Exercise(name="t_pair", reference=lambda x: (x.sum(), {"m": x.mean(), "v": x}),
                       cases=lambda rng: [(rng.normal(size=3),)], hint=""))
-    assert check("t_pair", lambda x: [x.sum(), {"m": x.mean(), "v": x.copy()}]) is True
-    assert check("t_pair", lambda x: (x.sum(), {"m": x.mean()})) is False
+    assert check("t_pair", lambda x: [x.sum(), {"m": x.mean(), "v": x.copy()}])
+    assert not check("t_pair", lambda x: (x.sum(), {"m": x.mean()}))
     assert "dict keys differ: missing 'v'" in capsys.readouterr().out
-    assert check("t_pair", lambda x: (x.sum(), {"m": x.mean(), "v": x[:2]})) is False
+    assert not check("t_pair", lambda x: (x.sum(), {"m": x.mean(), "v": x[:2]}))
     out = capsys.readouterr().out
     assert "expected (in result[1]['v'])" in out and "got shape (2,)" in out
-    assert check("t_pair", lambda x: x.sum()) is False
+    assert not check("t_pair", lambda x: x.sum())
     assert "expected a tuple of 2 values, got a float" in capsys.readouterr().out
 
 
@@ -309,9 +309,9 @@ def test_custom_compare(registry, capsys):
     register(Exercise(name="t_sign", reference=lambda x: x, hint="",
                       cases=lambda rng: [(rng.normal(size=3),)],
                       compare=lambda e, g: np.allclose(np.abs(e), np.abs(g))))
-    assert check("t_sign", lambda x: -x) is True
-    assert check("t_sign", lambda x: 2 * x) is False
-    assert check("t_sign", lambda x: "oops") is False
+    assert check("t_sign", lambda x: -x)
+    assert not check("t_sign", lambda x: 2 * x)
+    assert not check("t_sign", lambda x: "oops")
     assert "could not be compared" in capsys.readouterr().out
 
 
@@ -407,16 +407,25 @@ def test_a_broken_topic_module_fails_loudly(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", sorted(EXERCISES))
 def test_every_registered_reference_passes_its_own_checker(name, capsys):
     """Guards every topic module: cases are well formed and the reference checks out."""
-    assert check(name, EXERCISES[name].reference) is True
+    assert check(name, EXERCISES[name].reference)
     assert capsys.readouterr().out.startswith(f"✓ {name}: all ")
 
 
 def test_warmup_common_mistakes(capsys):
-    assert check("mean_of_squares", lambda x: np.mean(x) ** 2) is False
-    assert check("mean_of_squares", lambda x: np.mean(x**2, axis=0)) is False
-    assert check("mean_of_squares", lambda x: np.sum(x**2) / x.size) is True
-    assert check("gradient_of_quadratic", lambda x, A: A @ x) is False
-    assert check("gradient_of_quadratic", lambda x, A: 0.5 * (A @ x + x @ A)) is True
+    assert not check("mean_of_squares", lambda x: np.mean(x) ** 2)
+    assert not check("mean_of_squares", lambda x: np.mean(x**2, axis=0))
+    assert check("mean_of_squares", lambda x: np.sum(x**2) / x.size)
+    assert not check("gradient_of_quadratic", lambda x, A: A @ x)
+    assert check("gradient_of_quadratic", lambda x, A: 0.5 * (A @ x + x @ A))
     out = capsys.readouterr().out
     assert "shape differs: expected shape () (a single number), got shape (" in out
     assert "Hint: Write f(x) = ½ Σ_ij x_i A_ij x_j" in out
+
+
+def test_the_verdict_is_truthy_and_shows_nothing_more_in_a_notebook(registry, capsys):
+    _register_test_exercises()
+    verdict = check("t_scale", lambda x: None)
+    assert not verdict and verdict.name == "t_scale"
+    # IPython calls _ipython_display_ instead of showing an Out[] line: no stray "False".
+    assert verdict._ipython_display_() is None
+    assert "not done yet" in capsys.readouterr().out

@@ -7,7 +7,7 @@ In a notebook::
     def mean_of_squares(x):
         ...                       # the learner's code goes here
 
-    check("mean_of_squares", mean_of_squares)   # prints ✓ / ⏳ / ✗ and returns a bool
+    check("mean_of_squares", mean_of_squares)   # prints ✓ / ⏳ / ✗; the result is true if it passed
 
 Every module in this package except ``core`` is a *topic*: importing the package
 imports each topic module, and each one calls ``register(Exercise(...))`` for its

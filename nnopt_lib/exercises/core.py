@@ -137,21 +137,44 @@ def register(exercise: Exercise) -> Exercise:
     return exercise
 
 
-def check(name: str, learner_fn: Callable[..., Any], *, seed: int = 0) -> bool:
+@dataclass(frozen=True)
+class Verdict:
+    """What :func:`check` returns: true when every case matched, so ``assert check(...)`` works.
+
+    The verdict has already been printed, so in a notebook it displays nothing more
+    (a plain ``bool`` would add a stray ``False`` under every unfinished exercise).
+    """
+
+    name: str
+    passed: bool
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def check(name: str, learner_fn: Callable[..., Any], *, seed: int = 0) -> Verdict:
     """Check the learner's function against the reference of exercise ``name``.
 
     Runs both on every case of ``EXERCISES[name].cases(np.random.default_rng(seed))``
     and prints one plain-text verdict:
 
-    * ``✓ <name>: all N cases match the reference.`` -> returns True;
+    * ``✓ <name>: all N cases match the reference.`` -> a true verdict;
     * ``⏳ <name>: not done yet ...`` when the function is still a stub (returns
-      None, ``...`` or raises NotImplementedError) -> returns False;
+      None, ``...`` or raises NotImplementedError) -> a false verdict;
     * ``✗ <name>: ...`` with the first failing case (inputs, expected, got, largest
-      difference) or the exception it raised, and the hint -> returns False.
+      difference) or the exception it raised, and the hint -> a false verdict.
 
     Mistakes in the learner's function never raise; an unknown ``name`` raises
     ``KeyError`` naming the closest known exercises.
     """
+    return Verdict(name, _run_cases(name, learner_fn, seed))
+
+
+def _run_cases(name: str, learner_fn: Callable[..., Any], seed: int) -> bool:
+    """The checking loop of :func:`check`: prints the verdict, returns whether it passed."""
     exercise = _lookup(name)
     if not callable(learner_fn):
         print(f"✗ {name}: check() needs your function itself, e.g. check({name!r}, my_function),"

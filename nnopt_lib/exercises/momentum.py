@@ -110,7 +110,9 @@ register(Exercise(
     name="polyak_parameters",
     reference=_polyak_parameters,
     cases=_polyak_cases,
-    hint="κ = L/μ; η = 4/(√L + √μ)²; β = ((√κ − 1)/(√κ + 1))². Return the pair (lr, beta).",
+    hint="Polyak's setting puts the extreme eigenvalues on the two double roots: "
+         "√(ημ) = 1 − √β and √(ηL) = 1 + √β. Adding them gives √η = 2/(√L + √μ); subtracting "
+         "them gives √β. Return (η, β) — the squares — as the pair (lr, beta).",
 ))
 
 register(Exercise(
