@@ -89,7 +89,7 @@ def html_export(out: Path) -> None:
     from nnopt_lib.course import LESSONS
 
     out.mkdir(parents=True, exist_ok=True)
-    items = []
+    items, exported = [], []
     for lesson in LESSONS:
         notebook = ROOT / "notebooks" / lesson.filename
         if not notebook.exists():
@@ -111,10 +111,18 @@ def html_export(out: Path) -> None:
             check=True,
         )
         page = notebook.with_suffix(".html").name
+        exported.append(out / page)
         items.append(
             f'<li><a href="{page}">{lesson.number:02d} · {html.escape(lesson.title)}</a>'
             f" — {html.escape(lesson.summary)}</li>"
         )
+    # Lessons link to each other as .ipynb files; in the export they are .html pages.
+    for page in exported:
+        text = page.read_text(encoding="utf-8")
+        for lesson in LESSONS:
+            html_name = lesson.filename.replace(".ipynb", ".html")
+            text = text.replace(f'href="{lesson.filename}', f'href="{html_name}')
+        page.write_text(text, encoding="utf-8")
     (out / "index.html").write_text(
         "<!doctype html><meta charset='utf-8'><title>nnopt — course</title>"
         "<h1>nnopt: neural-network optimization, built from scratch</h1>"
