@@ -75,6 +75,11 @@ def test_environment_yml_has_every_pin_at_the_same_version():
             f"environment.yml: {conda}={versions.get(conda)}, pin {version}"
         )
     assert "-e ." in pip_section, "environment.yml must install nnopt_lib through its pip section"
+    # conda hands the pip section to `pip install -r`, which accepts only requirement lines
+    # and a few options (`--no-deps`, for one, is refused there).
+    for line in pip_section:
+        if not line.startswith("-e "):
+            Requirement(line)
 
 
 def test_binder_has_the_runtime_pins_and_a_cpu_torch():
