@@ -136,8 +136,10 @@ def trajectories(
         ax.plot(path[:, 0], path[:, 1], linestyle=style, color=color, linewidth=1.6,
                 marker="o", markevery=[len(path) - 1], markersize=5, label=legend_label(name, run))
         ax.plot(path[0, 0], path[0, 1], linestyle="none", marker="o", markersize=8,
-                markerfacecolor="white", markeredgecolor=color, markeredgewidth=1.5,
-                zorder=4, label="start" if i == 0 else None)
+                markerfacecolor="white", markeredgecolor=color, markeredgewidth=1.5, zorder=4)
+    # One neutral legend entry for every start marker (each is drawn in its run's colour).
+    ax.plot([], [], linestyle="none", marker="o", markersize=8, markerfacecolor="white",
+            markeredgecolor="0.25", markeredgewidth=1.5, label="start")
     # contour() already set the window; plotting must not have widened it.
     ax.set_xlim(surface.xlim)
     ax.set_ylim(surface.ylim)
