@@ -134,11 +134,11 @@ def test_slider_redraws_the_explorer(lab_url):
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
             before = explorer_image(page)
+            readout = page.locator(".nnopt-explorer .widget-readout").first
+            readout.scroll_into_view_if_needed()
             page.screenshot(path=SHOTS / "before.png", full_page=False)
 
             # Change the learning-rate slider through its editable readout.
-            readout = page.locator(".nnopt-explorer .widget-readout").first
-            readout.scroll_into_view_if_needed()
             old_value = readout.inner_text()
             readout.click()
             page.keyboard.press("Control+A")
