@@ -32,7 +32,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from nnopt_lib import data, nn, optim, training  # noqa: E402
+from nnopt_lib import crosscheck, data, nn, optim, training  # noqa: E402
 
 SIZES = (64, 128, 128, 10)
 BATCH_SIZE = 32
@@ -49,23 +49,6 @@ def build_nnopt(seed: int = 0) -> nn.Sequential:
         linear.bias = linear.bias.astype(ARGS.dtype)
         layers += [linear, nn.ReLU()]
     return nn.Sequential(*layers[:-1])  # no ReLU after the output layer
-
-
-def build_torch(model: nn.Sequential) -> torch.nn.Sequential:
-    """The same network in torch, in ``--dtype``, with ``model``'s current weights."""
-    layers = []
-    for layer in model.layers:
-        if isinstance(layer, nn.Linear):
-            twin = torch.nn.Linear(
-                layer.in_features, layer.out_features, dtype=getattr(torch, ARGS.dtype)
-            )
-            with torch.no_grad():
-                twin.weight.copy_(torch.from_numpy(layer.weight))
-                twin.bias.copy_(torch.from_numpy(layer.bias))
-            layers.append(twin)
-        else:
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers)
 
 
 def nnopt_epoch(model, loss_fn, opt, X, y, batches) -> float:
@@ -102,7 +85,7 @@ def main() -> None:
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
 
     model = build_nnopt()
-    torch_model = build_torch(model)
+    torch_model = crosscheck.torch_twin(model, dtype=ARGS.dtype)
     loss_fn = nn.CrossEntropyLoss()
     opt = optim.SGD(model.parameters(), **SGD_OPTIONS)
     torch_opt = torch.optim.SGD(torch_model.parameters(), **SGD_OPTIONS)

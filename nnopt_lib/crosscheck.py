@@ -454,6 +454,50 @@ LAYERS = ("Linear", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Drop
           "BatchNorm1d", "Sequential", "CrossEntropyLoss", "MSELoss")
 
 
+def torch_twin(model: Any, *, dtype: str = "float64", device: torch.device | None = None
+               ) -> torch.nn.Module:
+    """The torch module equal to the nnopt_lib ``model``, with a copy of every weight.
+
+    Works for every layer of :mod:`nnopt_lib.nn` and a ``Sequential`` of them, so a
+    training loop can run both side by side from the same start. The twin is in
+    ``dtype`` on ``device`` (default: CPU) and follows ``model``'s train/eval mode.
+    """
+    torch_dtype = getattr(torch, dtype)
+
+    def copy(source: np.ndarray | None, target: torch.Tensor | None) -> None:
+        if source is not None:
+            with torch.no_grad():
+                target.copy_(torch.from_numpy(np.asarray(source)))
+
+    def twin(layer: Any) -> torch.nn.Module:
+        name = type(layer).__name__
+        if isinstance(layer, nn.Sequential):
+            module = torch.nn.Sequential(*(twin(inner) for inner in layer.layers))
+        elif isinstance(layer, nn.Linear):
+            module = torch.nn.Linear(layer.in_features, layer.out_features,
+                                     bias=layer.bias is not None, dtype=torch_dtype)
+        elif isinstance(layer, nn.BatchNorm1d):
+            module = torch.nn.BatchNorm1d(layer.num_features, eps=layer.eps,
+                                          momentum=layer.momentum, dtype=torch_dtype)
+            copy(layer.running_mean, module.running_mean)
+            copy(layer.running_var, module.running_var)
+        elif isinstance(layer, nn.LeakyReLU):
+            module = torch.nn.LeakyReLU(layer.negative_slope)
+        elif isinstance(layer, nn.ELU):
+            module = torch.nn.ELU(layer.alpha)
+        elif isinstance(layer, nn.Dropout):
+            module = torch.nn.Dropout(layer.p)
+        elif name in ("ReLU", "GELU", "Sigmoid", "Tanh"):
+            module = getattr(torch.nn, name)()
+        else:
+            raise TypeError(f"torch_twin: no torch counterpart for {name}")
+        copy(getattr(layer, "weight", None), getattr(module, "weight", None))
+        copy(getattr(layer, "bias", None), getattr(module, "bias", None))
+        return module.train(layer.training)
+
+    return twin(model).to(device or torch.device("cpu"))
+
+
 def _layer_pair(name: str, options: Mapping[str, Any], features: int, out_features: int,
                 rng: np.random.Generator) -> tuple[Any, torch.nn.Module]:
     if name == "Linear":

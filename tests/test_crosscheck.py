@@ -209,3 +209,25 @@ def test_main_prints_a_table_and_exits_1_on_a_mismatch(monkeypatch, capsys):
     monkeypatch.setattr(crosscheck, "_groups", lambda dtype: [("fine", [lambda: good])])
     assert crosscheck.main([]) == 0
     assert "all 1 comparisons passed" in capsys.readouterr().out
+
+
+def test_torch_twin_copies_every_layer_and_weight():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(
+        nn.Linear(5, 8, rng=rng), nn.BatchNorm1d(8), nn.LeakyReLU(0.2), nn.Linear(8, 8, rng=rng),
+        nn.ELU(0.5), nn.GELU(), nn.Linear(8, 6, bias=False, rng=rng), nn.Sigmoid(), nn.Tanh(),
+        nn.Dropout(0.3, rng=rng), nn.ReLU(),
+    )
+    x = rng.normal(size=(16, 5))
+    model(x)  # one training step moves BatchNorm's running statistics off their defaults
+    model.eval()
+    twin = crosscheck.torch_twin(model)
+    assert not twin.training
+    expected = model(x)
+    got = twin(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_torch_twin_refuses_what_it_cannot_copy():
+    with pytest.raises(TypeError, match="no torch counterpart for MSELoss"):
+        crosscheck.torch_twin(nn.MSELoss())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnopt_lib import data, nn, optim, schedules, training
+from nnopt_lib import crosscheck, data, nn, optim, schedules, training
 
 
 def _mlp(sizes, seed=0):
@@ -17,21 +17,6 @@ def _mlp(sizes, seed=0):
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
-
-
-def _torch_copy(model):
-    """torch.nn.Sequential of Linear/ReLU with the same float64 weights as ``model``."""
-    layers = []
-    for layer in model.layers:
-        if isinstance(layer, nn.Linear):
-            twin = torch.nn.Linear(layer.in_features, layer.out_features, dtype=torch.float64)
-            with torch.no_grad():
-                twin.weight.copy_(torch.from_numpy(layer.weight))
-                twin.bias.copy_(torch.from_numpy(layer.bias))
-            layers.append(twin)
-        else:
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers)
 
 
 def test_mlp_learns_moons():
@@ -56,7 +41,7 @@ def test_fit_equals_a_torch_training_loop():
     ds = data.make_moons(n_samples=90, noise=0.2, seed=1)
     X_tr, X_val, y_tr, y_val = data.train_test_split(ds.X, ds.y, seed=0)
     model = _mlp([2, 16, 16, 2], seed=3)
-    torch_model = _torch_copy(model)
+    torch_model = crosscheck.torch_twin(model)
     options = {"lr": 0.2, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3}
     clip_norm, epochs, batch_size, seed = 1.0, 4, 8, 7
     hist = training.fit(
@@ -148,7 +133,7 @@ def test_progress_bar_and_validation(capsys):
 def test_per_step_one_cycle_schedule_equals_torch():
     ds = data.make_spirals(n_samples=60, noise=0.05, seed=0)
     model = _mlp([2, 12, 3], seed=1)
-    torch_model = _torch_copy(model)
+    torch_model = crosscheck.torch_twin(model)
     epochs, batch_size, steps = 3, 16, 3 * 4
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     hist = training.fit(
