@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # JupyterLab refuses to start as root unless told it may.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test html clean-notebooks lint benchmarks crosscheck clean
+.PHONY: lab test test-notorch html clean-notebooks lint benchmarks crosscheck clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "nnopt needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -29,6 +29,13 @@ test: $(STAMP)
 	$(BIN)/ruff check nnopt_lib tests benchmarks tools notebooks
 	$(BIN)/python -m nnopt_lib.crosscheck
 	$(BIN)/python -m pytest
+
+# Every notebook again in a kernel where `import torch` fails (tools/torch_blocked): the
+# from-scratch cells must all run and each PyTorch check must print how to install torch and skip.
+NO_TORCH := PYTHONPATH=$(CURDIR)/tools/torch_blocked
+test-notorch: $(STAMP)
+	$(NO_TORCH) $(BIN)/python -c 'from nnopt_lib import crosscheck; assert crosscheck.import_torch() is None'
+	$(NO_TORCH) $(BIN)/python -m pytest notebooks
 
 crosscheck: $(STAMP)
 	$(BIN)/python -m nnopt_lib.crosscheck

@@ -33,7 +33,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from IPython.core.pylabtools import print_figure  # noqa: E402
 
-from nnopt_lib import plots, surfaces, trajectory, widgets  # noqa: E402
+from nnopt_lib import optim, plots, surfaces, trajectory, widgets  # noqa: E402
+from nnopt_lib.optim import presets  # noqa: E402
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam")
 STEPS = 300
@@ -46,8 +47,8 @@ def naive_redraw(lr: float) -> bytes:
     surface = surfaces.get("rosenbrock")
     runs = {}
     for name in OPTIMIZERS:
-        class_name, options = widgets.PRESETS[name]
-        cls = getattr(widgets.optim, class_name)
+        class_name, options = presets.PRESETS[name]
+        cls = getattr(optim, class_name)
         runs[name] = trajectory.run(surface, cls, options(lr, BETA), steps=STEPS)
     fig, (ax_path, ax_loss) = plt.subplots(1, 2, figsize=(11, 4.4))
     plots.trajectories(surface, runs, ax=ax_path)

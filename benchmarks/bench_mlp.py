@@ -2,7 +2,7 @@
 
 Workload: an MLP 64-128-128-10 with ReLU on the 1797 digits (standardised), cross-entropy,
 minibatches of 32 (57 steps, the last one of 5 rows), SGD(lr=0.05, momentum=0.9).
-Both sides use float64 (the course's dtype; ``--dtype float32`` casts both), the same
+Both sides use float64 (the course's dtype; ``--dtype float32`` builds both in float32), the same
 initial weights, the same minibatch order and the same number of threads (``--threads``,
 default 1: numpy's OpenBLAS via environment variables set before numpy is imported, torch via
 ``torch.set_num_threads``). Each side's step is the plain loop a notebook writes:
@@ -32,7 +32,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from nnopt_lib import crosscheck, data, nn, optim, training  # noqa: E402
+from nnopt_lib import crosscheck, data, losses, nn, optim, training  # noqa: E402
 
 SIZES = (64, 128, 128, 10)
 BATCH_SIZE = 32
@@ -40,15 +40,7 @@ SGD_OPTIONS = {"lr": 0.05, "momentum": 0.9}
 
 
 def build_nnopt(seed: int = 0) -> nn.Sequential:
-    rng = np.random.default_rng(seed)
-    layers = []
-    for n_in, n_out in zip(SIZES[:-1], SIZES[1:], strict=True):
-        linear = nn.Linear(n_in, n_out, rng=rng)
-        # nnopt layers are float64; for a float32 run cast before the optimizer sees them
-        linear.weight = linear.weight.astype(ARGS.dtype)
-        linear.bias = linear.bias.astype(ARGS.dtype)
-        layers += [linear, nn.ReLU()]
-    return nn.Sequential(*layers[:-1])  # no ReLU after the output layer
+    return nn.mlp(SIZES, "relu", rng=np.random.default_rng(seed), dtype=ARGS.dtype)
 
 
 def nnopt_epoch(model, loss_fn, opt, X, y, batches) -> float:
@@ -86,7 +78,7 @@ def main() -> None:
 
     model = build_nnopt()
     torch_model = crosscheck.torch_twin(model, dtype=ARGS.dtype)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = losses.CrossEntropyLoss()
     opt = optim.SGD(model.parameters(), **SGD_OPTIONS)
     torch_opt = torch.optim.SGD(torch_model.parameters(), **SGD_OPTIONS)
     fit_model = build_nnopt()

@@ -27,25 +27,52 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["check_threshold", "clip_grad_norm_", "clip_grad_value_"]
 
 
-def _grad_list(grads: Any) -> list[np.ndarray]:
+def _grad_list(grads: Any, *, kinds: str, function: str) -> list[np.ndarray]:
     """A list of the gradient arrays to clip; ``None`` entries are skipped like a missing
-    ``.grad`` in torch. They must be numpy arrays, because clipping works in place."""
+    ``.grad`` in torch.
+
+    They must be writable numpy arrays (clipping works in place) whose dtype kind is in
+    ``kinds`` (``"f"``: real floating point; ``"fc"``: complex too). Everything is checked
+    before any gradient is touched, so a bad entry never leaves the others half clipped.
+    An integer or bool gradient raises ``RuntimeError``, the type torch raises for one.
+    """
     if isinstance(grads, np.ndarray):
         grads = [grads]
     out = []
-    for g in grads:
+    for i, g in enumerate(grads):
         if g is None:
             continue
         if not isinstance(g, np.ndarray):
             raise TypeError(
                 "gradients must be numpy arrays (they are clipped in place), "
-                f"got {type(g).__name__}"
+                f"got {type(g).__name__} at index {i}"
+            )
+        if g.dtype.kind not in kinds:
+            raise RuntimeError(
+                f"{function}: gradient {i} has dtype {g.dtype}; gradients must be floating "
+                "point (torch refuses integer and bool gradients too)"
+            )
+        if not g.flags.writeable:
+            raise ValueError(
+                f"{function}: gradient {i} is read-only and cannot be clipped in place"
             )
         out.append(g)
     return out
+
+
+def check_threshold(name: str, value: Any) -> float:
+    """``float(value)`` (torch's conversion, with its TypeError/ValueError), which must not
+    be NaN or negative. torch accepts both and silently returns garbage: a NaN bound turns
+    every gradient into NaN, a negative ``max_norm`` flips the gradient's direction and a
+    negative ``clip_value`` sets every coordinate to that value. Training loops check their
+    ``clip_norm`` / ``clip_value`` with it, so that the error names their own argument."""
+    value = float(value)
+    if not value >= 0.0:
+        raise ValueError(f"Invalid {name}: {value} (must be >= 0; inf means no clipping)")
+    return value
 
 
 def clip_grad_value_(grads: Any, clip_value: float) -> None:
@@ -54,12 +81,13 @@ def clip_grad_value_(grads: Any, clip_value: float) -> None:
     .. math:: g_i \leftarrow \min(\max(g_i, -c), c)
 
     ``grads`` is a list of arrays (or a single array). Same semantics as
-    ``torch.nn.utils.clip_grad_value_``, including its corner cases: ``clip_value`` is
-    converted with ``float()``, a negative ``clip_value`` sets every coordinate to
-    ``clip_value`` (the lower bound is applied first), and NaNs stay NaN.
+    ``torch.nn.utils.clip_grad_value_``: ``clip_value`` is converted with ``float()``, NaN
+    gradient entries stay NaN and integer gradients raise ``RuntimeError``. One deliberate
+    difference: a NaN or negative ``clip_value`` raises ``ValueError`` (torch would set every
+    coordinate to NaN or to the negative ``clip_value``).
     """
-    grads = _grad_list(grads)
-    c = float(clip_value)
+    c = check_threshold("clip_value", clip_value)
+    grads = _grad_list(grads, kinds="f", function="clip_grad_value_")
     for g in grads:
         np.maximum(g, -c, out=g)
         np.minimum(g, c, out=g)
@@ -114,11 +142,17 @@ def clip_grad_norm_(
     Returns the total norm *before* clipping, as a float. Same semantics as
     ``torch.nn.utils.clip_grad_norm_``: gradients are always multiplied by the coefficient
     (by exactly 1.0 when the norm is small); a non-finite norm raises ``RuntimeError`` when
-    ``error_if_nonfinite`` is true, and otherwise turns the gradients into NaN/0 silently.
-    An empty list returns 0.0.
+    ``error_if_nonfinite`` is true, and otherwise turns the gradients into NaN/0 silently;
+    integer gradients raise ``RuntimeError``. An empty list returns 0.0.
+
+    Deliberate differences: a NaN or negative ``max_norm`` and a NaN ``norm_type`` raise
+    ``ValueError`` (torch accepts them and returns NaN gradients or flips their sign).
     """
-    grads = _grad_list(grads)
+    max_norm = check_threshold("max_norm", max_norm)
     p = float(norm_type)
+    if math.isnan(p):
+        raise ValueError(f"Invalid norm_type: {norm_type!r} (a number or inf, not NaN)")
+    grads = _grad_list(grads, kinds="fc", function="clip_grad_norm_")
     if len(grads) == 0:
         return 0.0
     total = _vector_norm(np.array([_vector_norm(g, p) for g in grads]), p)
@@ -130,7 +164,7 @@ def clip_grad_norm_(
             "the non-finite norm anyway, set `error_if_nonfinite=False`"
         )
     # torch evaluates float / tensor as tensor.reciprocal() * float; same rounding here
-    coef = (1.0 / (total + 1e-6)) * float(max_norm)
+    coef = (1.0 / (total + 1e-6)) * max_norm
     if coef > 1.0:  # clamp from above only; a NaN coefficient stays NaN, as in torch
         coef = 1.0
     if finite:

@@ -2,32 +2,35 @@
 
 One source for the welcome notebook's map, the README's map (a test keeps them
 equal) and the index page of `make html`. A lesson's notebook is
-``notebooks/{number:02d}_{slug}.ipynb``; lessons whose notebook does not exist
-yet are listed as planned.
+``notebooks/{number:02d}_{slug}.ipynb``.
+
+Whether a lesson is published is recorded in the table (``ready=True``), not
+looked up on disk: an installed copy of the package (Binder runs
+``pip install .``, which copies ``nnopt_lib`` into site-packages) has no
+``notebooks/`` folder beside it, so a file check would list every lesson as
+planned. ``tests/test_repository.py`` checks that the ``ready`` flags match the
+notebooks in the checkout, so a new lesson must register itself here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Lesson:
+    """One lesson of the map; ``ready``: its notebook is published (else "planned")."""
+
     number: int
     slug: str
     title: str
     summary: str
     part: str
+    ready: bool = field(default=False, kw_only=True)
 
     @property
     def filename(self) -> str:
         return f"{self.number:02d}_{self.slug}.ipynb"
-
-    def exists(self, notebooks: Path = NOTEBOOKS) -> bool:
-        return (notebooks / self.filename).exists()
 
 
 _START = "Start here"
@@ -43,6 +46,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Welcome",
         "what the course is, how to run it, the sliders, the glossary",
         _START,
+        ready=True,
     ),
     Lesson(
         1,
@@ -50,6 +54,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Loss functions and gradients",
         "MSE and cross-entropy, stable softmax, hand-derived gradients, gradient checking",
         _PART_I,
+        ready=True,
     ),
     Lesson(
         2,
@@ -57,6 +62,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Gradient descent and the learning rate",
         "the stability threshold 2/L, the best step, condition number and convergence rate",
         _PART_I,
+        ready=True,
     ),
     Lesson(
         3,
@@ -64,6 +70,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Batch, stochastic and minibatch gradient descent",
         "gradients as means of per-example gradients, variance σ²/B, cost vs progress",
         _PART_I,
+        ready=True,
     ),
     Lesson(
         4,
@@ -71,6 +78,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Momentum and Nesterov",
         "three momentum forms and when they agree, Polyak's optimal rate, Nesterov's look-ahead",
         _PART_I,
+        ready=True,
     ),
     Lesson(
         5,
@@ -78,6 +86,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Adaptive learning rates: AdaGrad, RMSprop, Adadelta",
         "per-coordinate steps, rotated vs axis-aligned valleys, where ε goes",
         _PART_I,
+        ready=True,
     ),
     Lesson(
         6,
@@ -85,6 +94,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Adam and its family",
         "bias correction, AdamW vs L2, AMSGrad's counterexample, NAdam, a fair race",
         _PART_I,
+        ready=True,
     ),
     Lesson(
         7,
@@ -92,6 +102,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Gradient clipping",
         "exploding gradients, clipping by value vs by global norm, the seeds' broken formulas",
         _PART_I,
+        ready=True,
     ),
     Lesson(
         8,
@@ -99,6 +110,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Learning-rate schedules",
         "step, exponential, cosine, warm-up, one-cycle, plateau; an LR range test",
         _PART_I,
+        ready=True,
     ),
     Lesson(
         9,
@@ -188,8 +200,12 @@ LESSONS: tuple[Lesson, ...] = (
 )
 
 
-def markdown_map(*, link_prefix: str = "", notebooks: Path = NOTEBOOKS) -> str:
-    """The course map as Markdown, grouped by part, linking the lessons whose notebook exists."""
+def markdown_map(*, link_prefix: str = "") -> str:
+    """The course map as Markdown, grouped by part, linking the ready lessons.
+
+    Links are ``link_prefix + filename``, relative, so the same map works in the
+    welcome notebook (``""``) and in the README (``"notebooks/"``).
+    """
     lines: list[str] = []
     part = None
     for lesson in LESSONS:
@@ -197,7 +213,7 @@ def markdown_map(*, link_prefix: str = "", notebooks: Path = NOTEBOOKS) -> str:
             part = lesson.part
             lines += ["", f"**{part}**", ""]
         name = f"{lesson.number:02d} · {lesson.title}"
-        if lesson.exists(notebooks):
+        if lesson.ready:
             name = f"[{name}]({link_prefix}{lesson.filename})"
         else:
             name += " *(planned)*"

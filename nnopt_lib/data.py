@@ -5,11 +5,16 @@ array of shape ``(n_samples, n_features)`` and ``y`` either int64 class labels `
 (classification) or a float64 target of shape ``(n_samples,)`` (regression).
 
 The synthetic generators take ``*, n_samples, noise, seed`` and are deterministic for a
-given seed. The real sets are read from the gzipped files in ``nnopt_lib/data_files``
-(sources and licences in ``DATA_LICENSES.txt`` there); nothing is downloaded.
+given seed. Arguments are checked: a wrong kind of value (``n_samples=100.0``, a string)
+raises ``TypeError`` and an out-of-range one (``noise=nan``, ``seed=-1``) ``ValueError``,
+both naming the argument; numpy integers and floats are accepted like Python's. The real
+sets are read from the gzipped files in ``nnopt_lib/data_files`` (sources and licences in
+``DATA_LICENSES.txt`` there); nothing is downloaded.
 
 Helpers: :func:`train_test_split`, :func:`standardize` (statistics of the training part
-only, so no information leaks from the test part) and :func:`iterate_minibatches`.
+only, so no information leaks from the test part), :func:`iterate_minibatches`, and
+:func:`default_rng`, the seed check that every ``seed=`` argument of the library goes
+through (``training.fit`` and ``trajectory.run`` included).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from importlib import resources
 
 import numpy as np
 
+from nnopt_lib import checks
+
 __all__ = [
     "Dataset",
     "make_regression",
@@ -35,6 +42,7 @@ __all__ = [
     "train_test_split",
     "standardize",
     "iterate_minibatches",
+    "default_rng",
 ]
 
 
@@ -51,14 +59,37 @@ class Dataset:
         return f"Dataset(name={self.name!r}, X={self.X.shape}, y={self.y.shape} {self.y.dtype})"
 
 
-def _check_n_samples(n_samples: int, minimum: int = 1) -> None:
-    if n_samples < minimum:
-        raise ValueError(f"n_samples must be at least {minimum}, got {n_samples}")
+# Checks of the arguments. There is no torch counterpart to copy, so each one raises a
+# clear TypeError (wrong kind of value) or ValueError (out of range) naming the argument.
 
 
-def _check_noise(noise: float) -> None:
-    if noise < 0:
-        raise ValueError(f"noise must be non-negative, got {noise}")
+def _check_n_samples(n_samples: object, minimum: int = 1) -> int:
+    return checks.integer("n_samples", n_samples, minimum=minimum)
+
+
+def _check_noise(noise: object) -> float:
+    return checks.real("noise", noise, nonnegative=True)
+
+
+def default_rng(seed: object) -> np.random.Generator:
+    """``numpy.random.default_rng(seed)``, with an error that names ``seed`` when numpy
+    refuses it.
+
+    ``seed`` may be an integer >= 0 (numpy's included), ``None`` (fresh entropy: not
+    reproducible) or a ``numpy.random.Generator`` (returned as it is, so one generator can be
+    shared). A negative number raises ``ValueError``; a fraction, a string or a bool
+    ``TypeError`` -- numpy's own messages ("expected non-negative integer") do not say which
+    argument was wrong.
+    """
+    if isinstance(seed, bool):
+        raise TypeError(f"seed must be an integer, None or a numpy.random.Generator, got {seed!r}")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as error:
+        raise type(error)(
+            "seed must be a non-negative integer, None or a numpy.random.Generator, "
+            f"got {seed!r} ({type(seed).__name__})"
+        ) from error
 
 
 # --------------------------------------------------------------------------- synthetic
@@ -78,12 +109,16 @@ def make_regression(
     ``coef`` defaults to ``1, 2, ..., n_features``, so the answer a fit should recover is
     known (it is also written in the description).
     """
-    _check_n_samples(n_samples)
-    _check_noise(noise)
+    n_samples = _check_n_samples(n_samples)
+    noise = _check_noise(noise)
+    n_features = checks.integer("n_features", n_features, minimum=1)
+    bias = checks.real("bias", bias)
     coef = np.arange(1.0, n_features + 1) if coef is None else np.asarray(coef, dtype=float)
     if coef.shape != (n_features,):
         raise ValueError(f"coef must have shape ({n_features},), got {coef.shape}")
-    rng = np.random.default_rng(seed)
+    if not np.all(np.isfinite(coef)):
+        raise ValueError(f"Invalid coef: {coef.tolist()} (must be finite)")
+    rng = default_rng(seed)
     X = rng.standard_normal((n_samples, n_features))
     y = X @ coef + bias + noise * rng.standard_normal(n_samples)
     description = (
@@ -100,9 +135,9 @@ def make_moons(*, n_samples: int = 200, noise: float = 0.1, seed: int = 0) -> Da
     in ``[0, pi]``; Gaussian noise of std ``noise`` is added and the rows are shuffled.
     Not linearly separable, so a linear classifier cannot fit it but a small MLP can.
     """
-    _check_n_samples(n_samples, 2)
-    _check_noise(noise)
-    rng = np.random.default_rng(seed)
+    n_samples = _check_n_samples(n_samples, 2)
+    noise = _check_noise(noise)
+    rng = default_rng(seed)
     n_upper = n_samples // 2
     n_lower = n_samples - n_upper
     t_upper = np.linspace(0, math.pi, n_upper)
@@ -131,11 +166,11 @@ def make_spirals(
     added to the coordinates and the rows are shuffled. Classes are balanced (differ by
     at most one point).
     """
-    _check_n_samples(n_samples, n_classes)
-    _check_noise(noise)
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2, got {n_classes}")
-    rng = np.random.default_rng(seed)
+    n_classes = checks.integer("n_classes", n_classes, minimum=2)
+    n_samples = _check_n_samples(n_samples, n_classes)
+    noise = _check_noise(noise)
+    turns = checks.real("turns", turns)
+    rng = default_rng(seed)
     y = np.arange(n_samples, dtype=np.int64) % n_classes
     X = np.empty((n_samples, 2))
     for k in range(n_classes):
@@ -165,12 +200,17 @@ def make_blobs(
     coordinate, points ``centre + noise * N(0, I)`` (so ``noise`` is the cluster std).
     Classes are balanced and the rows shuffled.
     """
-    _check_n_samples(n_samples, n_classes)
-    _check_noise(noise)
-    if n_classes < 1:
-        raise ValueError(f"n_classes must be at least 1, got {n_classes}")
-    rng = np.random.default_rng(seed)
-    centres = rng.uniform(*center_box, size=(n_classes, n_features))
+    n_classes = checks.integer("n_classes", n_classes, minimum=1)
+    n_samples = _check_n_samples(n_samples, n_classes)
+    noise = _check_noise(noise)
+    n_features = checks.integer("n_features", n_features, minimum=1)
+    if not isinstance(center_box, tuple | list) or len(center_box) != 2:
+        raise TypeError(f"center_box must be a pair (low, high), got {center_box!r}")
+    low, high = (checks.real("center_box", bound) for bound in center_box)
+    if low > high:
+        raise ValueError(f"center_box must be (low, high) with low <= high, got {center_box}")
+    rng = default_rng(seed)
+    centres = rng.uniform(low, high, size=(n_classes, n_features))
     y = rng.permutation(np.arange(n_samples, dtype=np.int64) % n_classes)
     X = centres[y] + noise * rng.standard_normal((n_samples, n_features))
     description = (
@@ -238,15 +278,21 @@ def train_test_split(
 
     The test part has ``ceil(test_fraction * n)`` rows.
     """
+    test_fraction = checks.real("test_fraction", test_fraction)
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+        raise ValueError(f"Invalid test_fraction: {test_fraction} (must be in (0, 1))")
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(
+            f"X and y must be arrays with one row per sample, got shapes {X.shape} and {y.shape}"
+        )
     n = len(X)
     if len(y) != n:
         raise ValueError(f"X has {n} rows but y has {len(y)}")
     n_test = math.ceil(test_fraction * n)
     if n_test >= n:
         raise ValueError(f"test_fraction={test_fraction} leaves no training rows out of {n}")
-    order = np.random.default_rng(seed).permutation(n)
+    order = default_rng(seed).permutation(n)
     test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]
 
@@ -258,6 +304,18 @@ def standardize(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np
     model. Constant training columns (std 0, e.g. the always-blank border pixels of the
     digits) are only centred, not divided by zero.
     """
+    X_train, X_test = np.asarray(X_train), np.asarray(X_test)
+    for name, X in (("X_train", X_train), ("X_test", X_test)):
+        if X.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if len(X_train) == 0:
+        raise ValueError("X_train has no rows: its mean and std are undefined")
+    if X_test.shape[1] != X_train.shape[1]:
+        raise ValueError(
+            f"X_test has {X_test.shape[1]} features but X_train has {X_train.shape[1]}"
+        )
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
@@ -286,6 +344,7 @@ def iterate_minibatches(
         raise ValueError(
             f"batch_size should be a positive integer value, but got batch_size={batch_size}"
         )
+    n = checks.integer("n", n, minimum=0)
     # Not a generator function itself, so that bad arguments fail at the call.
-    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    order = default_rng(seed).permutation(n) if shuffle else np.arange(n)
     return (order[start : start + batch_size] for start in range(0, n, batch_size))

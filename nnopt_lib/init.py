@@ -26,14 +26,22 @@ denominator with the He numerator.
 
 Every initialiser takes an explicit ``rng: numpy.random.Generator`` so that results are
 reproducible, fills the array in place and returns it (like torch's trailing-underscore
-functions).
+functions). Bad input is refused as torch refuses it: an integer or boolean array cannot hold
+random weights (``NotImplementedError``, where filling it would silently round every weight
+to 0), the Kaiming initialisers warn that a zero-element array is left as it is, and a
+``gain`` (or Kaiming ``a``) that makes the bound or the standard deviation NaN or negative
+raises ``RuntimeError`` naming that argument (torch raises ``RuntimeError`` from its samplers).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 
 import numpy as np
+
+from nnopt_lib import checks
 
 __all__ = [
     "calculate_gain",
@@ -43,6 +51,23 @@ __all__ = [
     "kaiming_normal_",
     "zeros_",
 ]
+
+
+def _require_float_array(array: object, function: str) -> np.ndarray:
+    """``array`` if it is a floating-point numpy array that can take random weights.
+
+    torch raises ``NotImplementedError`` for integer and boolean tensors; numpy would
+    silently round every sample to 0 (or True), which is worse.
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{function}: expected a numpy array, got {type(array).__name__}")
+    if array.dtype.kind != "f":
+        raise NotImplementedError(
+            f"{function}: cannot fill an array of dtype {array.dtype} with random weights "
+            "(they would all round to 0); use a floating-point array, e.g. np.empty(shape)"
+        )
+    return array
+
 
 _LINEAR_FNS = (
     "linear",
@@ -108,21 +133,70 @@ def _calculate_correct_fan(array: np.ndarray, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+#: The widest uniform bound: the interval's width, 2 * bound, must stay a finite float.
+_LARGEST_BOUND = sys.float_info.max / 2
+
+
+def _fill_uniform(array: np.ndarray, bound: float, rng: np.random.Generator, *,
+                  function: str, argument: str, allowed: str) -> None:
+    """``array[...] = U(-bound, bound)``, or ``RuntimeError`` when ``bound`` is NaN, negative
+    or so large that the width of the interval overflows.
+
+    torch's sampler refuses such a bound with a ``RuntimeError`` too; numpy's would raise
+    ``OverflowError`` or "high - low < 0", which name neither the function nor the argument.
+    The message names ``argument`` (e.g. ``"gain=-1.0"``), the caller's input that set the
+    bound, and what it is ``allowed`` to be.
+    """
+    if not 0 <= bound <= _LARGEST_BOUND:  # also False for NaN
+        raise RuntimeError(f"{function}: {argument} gives the uniform bound {bound}, but the "
+                           f"bound must be in [0, {_LARGEST_BOUND:.3g}]; {allowed}")
+    array[...] = rng.uniform(-bound, bound, size=array.shape)
+
+
+def _fill_normal(array: np.ndarray, std: float, rng: np.random.Generator, *,
+                 function: str, argument: str, allowed: str) -> None:
+    """``array[...] = N(0, std^2)``, or ``RuntimeError`` when ``std`` is NaN or negative,
+    like torch's "normal expects std >= 0.0" (numpy would fill NaN without a word)."""
+    if not std >= 0:  # also catches NaN
+        raise RuntimeError(f"{function}: {argument} gives the standard deviation {std}, but "
+                           f"it must be >= 0; {allowed}")
+    array[...] = rng.normal(0.0, std, size=array.shape)
+
+
+#: What the message of a refused gain or negative slope says is allowed.
+_GAIN_ALLOWED = "gain must be a finite number >= 0, usually calculate_gain(nonlinearity)"
+_SLOPE_ALLOWED = "a (the negative slope of the leaky ReLU) must be a number, not NaN"
+
+
+def _warn_if_empty(array: np.ndarray) -> bool:
+    """True (after torch's warning) for a zero-element array, whose fan may be 0."""
+    if array.size == 0:
+        warnings.warn("Initializing zero-element arrays is a no-op", UserWarning, stacklevel=3)
+        return True
+    return False
+
+
 def xavier_uniform_(
     array: np.ndarray, gain: float = 1.0, *, rng: np.random.Generator
 ) -> np.ndarray:
     """Fill ``array`` with ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``. In place."""
+    _require_float_array(array, "xavier_uniform_")
+    checks.generator(rng)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(array)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    array[...] = rng.uniform(-a, a, size=array.shape)
+    _fill_uniform(array, a, rng, function="xavier_uniform_", argument=f"gain={gain}",
+                  allowed=_GAIN_ALLOWED)
     return array
 
 
 def xavier_normal_(array: np.ndarray, gain: float = 1.0, *, rng: np.random.Generator) -> np.ndarray:
     """Fill ``array`` with ``N(0, std^2)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
+    _require_float_array(array, "xavier_normal_")
+    checks.generator(rng)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(array)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    array[...] = rng.normal(0.0, std, size=array.shape)
+    _fill_normal(array, std, rng, function="xavier_normal_", argument=f"gain={gain}",
+                 allowed=_GAIN_ALLOWED)
     return array
 
 
@@ -141,10 +215,15 @@ def kaiming_uniform_(
     ``mode="fan_in"`` preserves the forward variance, ``"fan_out"`` the backward one.
     torch's ``nn.Linear`` uses ``a=sqrt(5)``, i.e. ``b = 1 / sqrt(fan_in)``.
     """
+    _require_float_array(array, "kaiming_uniform_")
+    checks.generator(rng)
+    if _warn_if_empty(array):
+        return array
     fan = _calculate_correct_fan(array, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     bound = math.sqrt(3.0) * std  # U(-b, b) has variance b^2 / 3
-    array[...] = rng.uniform(-bound, bound, size=array.shape)
+    _fill_uniform(array, bound, rng, function="kaiming_uniform_", argument=f"a={a}",
+                  allowed=_SLOPE_ALLOWED)
     return array
 
 
@@ -160,13 +239,23 @@ def kaiming_normal_(
 
     He normal for ReLU (``a=0``, ``mode="fan_in"``): ``std = sqrt(2 / fan_in)``.
     """
+    _require_float_array(array, "kaiming_normal_")
+    checks.generator(rng)
+    if _warn_if_empty(array):
+        return array
     fan = _calculate_correct_fan(array, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    array[...] = rng.normal(0.0, std, size=array.shape)
+    _fill_normal(array, std, rng, function="kaiming_normal_", argument=f"a={a}",
+                 allowed=_SLOPE_ALLOWED)
     return array
 
 
 def zeros_(array: np.ndarray) -> np.ndarray:
-    """Fill ``array`` with zeros, in place (biases are usually started at zero)."""
-    array[...] = 0.0
+    """Fill ``array`` with zeros, in place (biases are usually started at zero).
+
+    Works for any dtype, integer arrays included (as torch's ``zeros_``).
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"zeros_: expected a numpy array, got {type(array).__name__}")
+    array[...] = 0
     return array

@@ -12,10 +12,14 @@ Conventions shared by the figures:
 * Diverged runs are dashed and their legend entry says ``"diverged at step k"``.
 * Surfaces whose values span many decades (``surface.log_contours``) get log-spaced contour
   levels; with evenly spaced levels, the valley floor of Rosenbrock would be one blank region.
+* A surface may be given by name (``"rosenbrock"``), as to :func:`nnopt_lib.trajectory.run`.
+* Bad arguments raise before anything is drawn: ``TypeError`` for a value of the wrong kind,
+  ``ValueError`` for one out of range, each naming the argument.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +27,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from nnopt_lib import surfaces
+from nnopt_lib.history import History
 
 __all__ = [
     "contour",
@@ -42,14 +49,44 @@ COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 _CLAMP_WINDOWS = 10.0
 
 
+def _surface(surface: Any) -> surfaces.Surface:
+    """``surface`` itself, or the surface of that name (``surfaces.get``)."""
+    if isinstance(surface, str):
+        return surfaces.get(surface)
+    if not isinstance(surface, surfaces.Surface):
+        raise TypeError(f"surface must be a Surface or one of the names "
+                        f"{sorted(surfaces.SURFACES)}, got {type(surface).__name__} {surface!r}")
+    return surface
+
+
+def _check_levels(levels: Any) -> int:
+    """The number of contour lines: an integer >= 1 (numpy integers too, not a bool)."""
+    if isinstance(levels, bool) or not isinstance(levels, numbers.Integral):
+        raise TypeError(f"levels must be an integer >= 1 (the number of contour lines), got "
+                        f"{type(levels).__name__} {levels!r}")
+    if levels < 1:
+        raise ValueError(f"levels must be an integer >= 1 (the number of contour lines), "
+                         f"got {levels}")
+    return int(levels)
+
+
+def _check_mapping(value: Any, argument: str, function: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{function}: {argument} must be a dict mapping a legend name to a run, "
+                        f"e.g. {{'Adam': history}}; got {type(value).__name__}")
+    return value
+
+
 def contour_levels(surface: Any, z: np.ndarray, levels: int = 30) -> np.ndarray:
     """Contour levels for the values ``z`` of ``surface`` on its plot window.
 
     Log-spaced above the known minimum when ``surface.log_contours`` (levels at
     ``f* + 10^k``), evenly spaced otherwise. Log levels start at the smallest positive
     ``f - f*`` on the grid but no lower than ``1e-6`` times the largest, so the levels are
-    not wasted on a microscopic basin around the minimum.
+    not wasted on a microscopic basin around the minimum. ``levels``: how many, an integer
+    >= 1.
     """
+    levels = _check_levels(levels)
     finite = z[np.isfinite(z)]
     lo, hi = float(finite.min()), float(finite.max())
     if not surface.log_contours:
@@ -63,12 +100,15 @@ def contour_levels(surface: Any, z: np.ndarray, levels: int = 30) -> np.ndarray:
 
 
 def contour(surface: Any, *, ax: Axes | None = None, levels: int = 30) -> Axes:
-    """Contour lines of ``surface`` over its plot window, with its minima as stars.
+    """Contour lines of ``surface`` (a Surface or its name) over its plot window, with its
+    minima as stars.
 
-    Levels come from :func:`contour_levels` (log-spaced when ``surface.log_contours``).
-    Colours run from dark (low) to light (high) by level *index*, so log-spaced levels use
-    the whole colour map. Returns the axes.
+    ``levels`` (an integer >= 1) lines come from :func:`contour_levels` (log-spaced when
+    ``surface.log_contours``). Colours run from dark (low) to light (high) by level *index*,
+    so log-spaced levels use the whole colour map. Returns the axes.
     """
+    surface = _surface(surface)
+    _check_levels(levels)  # before a figure is made
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4.5), layout="constrained")
     x, y, z = surface.grid()
@@ -119,11 +159,19 @@ def trajectories(
 ) -> Figure:
     """Paths of several optimizers over the contour plot of ``surface``.
 
-    ``trajs`` maps a legend name to a :class:`nnopt_lib.trajectory.Trajectory`. Each path is
+    ``surface`` is a Surface or its name. ``trajs`` maps a legend name to the
+    :class:`~nnopt_lib.history.History` of a :func:`nnopt_lib.trajectory.run` (anything else,
+    a bare array of points included, raises ``TypeError``). Each path is
     a line from a hollow circle (its start) to a dot (where it stopped); a diverged run is
     dashed and labelled ``"name (diverged at step k)"``. The view stays on the surface's
     window. Returns the figure.
     """
+    surface = _surface(surface)
+    _check_mapping(trajs, "trajs", "trajectories")
+    for name, run in trajs.items():
+        if not isinstance(run, History) or run.points is None:
+            raise TypeError(f"trajectories: trajs[{name!r}] must be the History of a "
+                            f"trajectory.run (with points), got {type(run).__name__}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.8), layout="constrained")
     contour(surface, ax=ax)
@@ -148,13 +196,28 @@ def trajectories(
     return ax.figure
 
 
-def _losses(run: Any) -> np.ndarray:
-    """Per-step losses of a Trajectory (``.losses``), a training History (``.loss``) or an array."""
-    for attribute in ("losses", "loss"):
-        values = getattr(run, attribute, None)
-        if values is not None:
-            return np.asarray(values, dtype=float)
-    return np.asarray(run, dtype=float)
+#: Loss values are drawn no larger than this: matplotlib's scale and margin arithmetic
+#: overflows (with a RuntimeWarning) for data and ticks near the float64 maximum, ~1.8e308.
+_LARGEST_DRAWN = 1e250
+
+
+def _loss_values(run: Any) -> np.ndarray:
+    """The per-step losses of a :class:`~nnopt_lib.history.History` or of a 1-D array."""
+    if isinstance(run, History):
+        return np.asarray(run.loss, dtype=float)
+    try:
+        values = np.asarray(run, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"loss_curves takes History objects or 1-D arrays of losses, got {type(run).__name__}"
+        ) from None
+    if values.ndim != 1:
+        raise ValueError(f"a loss curve must be 1-D, got an array of shape {values.shape}")
+    return values
+
+
+def _diverged(run: Any) -> bool:
+    return isinstance(run, History) and run.diverged
 
 
 def loss_curves(
@@ -162,51 +225,75 @@ def loss_curves(
 ) -> Figure:
     """Loss against step for several runs, one line each.
 
-    Values may be :class:`~nnopt_lib.trajectory.Trajectory` objects (``.losses``), training
-    histories (``.loss``) or plain arrays. Diverged runs (``diverged_at`` set) are dashed with
-    ``"diverged at step k"`` in the legend. The top of the y-axis is at most ten times the
-    largest starting loss (log scale), so a blown-up run leaves the plot instead of squashing
-    the others into the bottom pixel. With ``log=True`` and no positive loss at all (e.g. the
-    saddle, whose loss runs to -inf), the axis falls back to linear; a linear axis reaches
-    down to the lowest loss of the runs that did not diverge.
-    Returns the figure.
+    ``trajs_or_histories`` is a dict from legend name to run (``TypeError`` otherwise); the
+    runs may be :class:`~nnopt_lib.history.History` objects (from ``trajectory.run`` or
+    ``training.fit``; their ``loss``) or plain 1-D arrays. Diverged runs (``diverged_at`` set)
+    are dashed with ``"diverged at step k"`` in the legend. The top of the y-axis is at most
+    ten times the largest starting loss (log scale), so a blown-up run leaves the plot instead
+    of squashing the others into the bottom pixel; values beyond the view (inf included) are
+    drawn just outside it, NaN leaves a gap. With ``log=True`` and no positive loss at all
+    (e.g. the saddle, whose loss runs to -inf), the axis falls back to linear; a linear axis
+    reaches down to the lowest loss of the runs that did not diverge. No input, however
+    large, makes matplotlib warn. Returns the figure.
     """
-    if ax is None:
+    _check_mapping(trajs_or_histories, "trajs_or_histories", "loss_curves")
+    curves = {name: _loss_values(run) for name, run in trajs_or_histories.items()}
+    if ax is None:  # after the checks: a refused input leaves no empty figure behind
         _, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    curves = {name: _losses(run) for name, run in trajs_or_histories.items()}
-    finite = [c[np.isfinite(c)] for c in curves.values()]
-    finite = [c for c in finite if c.size]
-    use_log = log and any(np.any(c > 0) for c in finite)
-    for i, (name, run) in enumerate(trajs_or_histories.items()):
-        values = curves[name]
-        style = "--" if getattr(run, "diverged_at", None) is not None else "-"
-        # Masking non-finite (and, on a log axis, non-positive) values leaves gaps instead of
-        # making matplotlib warn or draw to infinity.
-        bad = ~np.isfinite(values) | ((values <= 0) if use_log else False)
-        ax.plot(np.arange(len(values)), np.ma.masked_where(bad, values), linestyle=style,
-                color=COLORS[i % len(COLORS)], linewidth=1.6, label=legend_label(name, run))
+    # every limit below is computed from finite values of modest size
+    finite = {name: np.clip(c[np.isfinite(c)], -_LARGEST_DRAWN, _LARGEST_DRAWN)
+              for name, c in curves.items()}
+    use_log = log and any(np.any(c > 0) for c in finite.values())
+    if use_log:
+        low, high = _log_limits(list(finite.values()))
+    elif any(c.size for c in finite.values()):
+        settled = [finite[name] for name, run in trajs_or_histories.items()
+                   if not _diverged(run)]
+        low, high = _linear_limits(list(finite.values()), settled)
+    else:
+        low, high = 0.0, 1.0  # nothing finite to draw
+    # off-scale values (inf too) are pinned just outside the view, so a blow-up visibly leaves
+    # the plot; on a log axis non-positive values cannot be drawn and are masked like NaN
+    pin_low, pin_high = (low / 10, high * 10) if use_log else (low - (high - low),
+                                                               high + (high - low))
+    # limits first: with them fixed, matplotlib does not autoscale over the pinned values
     if use_log:
         ax.set_yscale("log")
-    if finite:
-        starts = [c[0] for c in finite]
-        if use_log:
-            positive_starts = [s for s in starts if s > 0]
-            if positive_starts:
-                ax.set_ylim(top=10.0 * max(positive_starts))
-        else:
-            # bottom: the lowest value of a run that did not diverge (a diverged run on an
-            # unbounded surface heads for -1e12); with none, ten units below the start
-            settled = [curves[name][np.isfinite(curves[name])] for name, run in
-                       trajs_or_histories.items() if getattr(run, "diverged_at", None) is None]
-            settled = [c for c in settled if c.size]
-            high = max(starts)
-            low = (min(float(c.min()) for c in settled) if settled
-                   else min(starts) - 10.0 * max(1.0, abs(high)))
-            span = high - low + 1e-12
-            ax.set_ylim(low - 0.05 * span, high + 0.1 * span)
+    ax.set_ylim(low, high)
+    for i, (name, run) in enumerate(trajs_or_histories.items()):
+        values = curves[name]
+        bad = np.isnan(values) | ((values <= 0) if use_log else False)
+        drawn = np.clip(values, pin_low, pin_high)
+        style = "--" if _diverged(run) else "-"
+        ax.plot(np.arange(len(values)), np.ma.masked_where(bad, drawn), linestyle=style,
+                color=COLORS[i % len(COLORS)], linewidth=1.6, label=legend_label(name, run))
     ax.set_xlabel("step")
     ax.set_ylabel("loss (log scale)" if use_log else "loss")
     ax.set_title("Loss against step")
     if curves:
         ax.legend(loc="best", fontsize="small")
     return ax.figure
+
+
+def _log_limits(finite: list[np.ndarray]) -> tuple[float, float]:
+    """Top: ten times the largest positive starting loss (or the largest loss, when no run
+    starts positive); bottom: a little under the smallest positive loss."""
+    positive = [c[c > 0] for c in finite if np.any(c > 0)]
+    starts = [float(c[0]) for c in finite if c.size and c[0] > 0]
+    high = min(10.0 * max(starts or [float(c.max()) for c in positive]), _LARGEST_DRAWN)
+    smallest = min(float(c.min()) for c in positive)
+    return max(smallest / 2.0, high * 1e-300), high  # at most 300 decades
+
+
+def _linear_limits(finite: list[np.ndarray], settled: list[np.ndarray]) -> tuple[float, float]:
+    """Top: a little over the largest starting loss; bottom: a little under the lowest loss of
+    a run that did not diverge (a diverged run on an unbounded surface heads for -1e12), or
+    ten units below the start when every run diverged."""
+    starts = [float(c[0]) for c in finite if c.size]
+    high = max(starts)
+    settled = [c for c in settled if c.size]
+    low = (min(float(c.min()) for c in settled) if settled
+           else min(starts) - 10.0 * max(1.0, abs(high)))
+    # a flat curve still gets a visible range: at least a millionth of its size, or 1e-12
+    span = max(high - low, 1e-6 * max(abs(high), abs(low)), 1e-12)
+    return low - 0.05 * span, high + 0.1 * span

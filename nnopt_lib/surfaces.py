@@ -18,6 +18,11 @@ Usage::
     s.grad([-1.2, 1.0])           # array([-215.6,  -88. ])
     X, Y, Z = s.grid(200)         # for plt.contour
 
+Points must have shape ``(..., 2)``; anything else raises rather than being read as
+something it is not. The factories check their parameters against the range in which the
+listed minima and the plot window are right (``TypeError`` for a non-number, ``ValueError``
+naming the parameter otherwise).
+
 Surfaces: ``quadratic`` (ill-conditioned, optionally rotated), ``rosenbrock``, ``beale``,
 ``himmelblau`` (four global minima), ``rastrigin`` (many local minima), ``saddle``
 (x^2 - y^2, no minimum) and ``cliff`` (a gentle valley ending at a steep wall, for gradient
@@ -32,6 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from nnopt_lib import checks
 
 __all__ = [
     "SURFACES",
@@ -81,27 +88,59 @@ class Surface:
 
     def value(self, xy: Any) -> np.ndarray:
         """f at points ``xy`` of shape ``(..., 2)``; returns shape ``(...)``."""
-        xy = np.asarray(xy, dtype=float)
+        xy = _as_points(xy)
         return self.formula(xy[..., 0], xy[..., 1], np)
 
     def grad(self, xy: Any) -> np.ndarray:
         """Analytic gradient at points ``xy`` of shape ``(..., 2)``; returns shape ``(..., 2)``."""
-        xy = np.asarray(xy, dtype=float)
+        xy = _as_points(xy)
         gx, gy = np.broadcast_arrays(*self.gradient(xy[..., 0], xy[..., 1]))
         return np.stack([gx, gy], axis=-1)
 
-    def value_torch(self, xy_t: Any) -> Any:
-        """f of a torch tensor of shape ``(..., 2)``, differentiable (for autograd checks)."""
-        import torch  # only the cross-checks need torch; importing surfaces must not
+    def value_in(self, xp: Any, xy: Any) -> Any:
+        """f at points ``xy`` of shape ``(..., 2)`` computed with the array library ``xp``.
 
-        return self.formula(xy_t[..., 0], xy_t[..., 1], torch)
+        ``formula`` is written once against numpy's function names, so any library that uses
+        the same names evaluates it: ``surface.value_in(torch, xy_t)`` is differentiable by
+        torch's autograd (what the cross-checks use), without this module importing torch.
+        """
+        return self.formula(xy[..., 0], xy[..., 1], xp)
 
     def grid(self, n: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``X, Y, Z`` meshgrids of shape ``(n, n)`` over the plot window, for contour plots."""
+        """``X, Y, Z`` meshgrids of shape ``(n, n)`` over the plot window, for contour plots
+        (``n >= 2``, so that both edges of the window are included)."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise TypeError(f"grid size n must be an integer, got {n!r} ({type(n).__name__})")
+        if n < 2:
+            raise ValueError(f"grid size n must be at least 2, got {n}")
         x = np.linspace(*self.xlim, n)
         y = np.linspace(*self.ylim, n)
         X, Y = np.meshgrid(x, y)
         return X, Y, self.formula(X, Y, np)
+
+
+def _as_points(xy: Any) -> np.ndarray:
+    """``xy`` as a float64 array of points, shape ``(..., 2)``: last axis ``(x, y)``.
+
+    Anything else is refused rather than guessed at: a 3-vector would otherwise be read as
+    its first two coordinates (``rosenbrock().value([1, 1, 99])`` used to return 0.0), and
+    ``None`` would become NaN.
+    """
+    if xy is None:
+        raise TypeError("points must be real numbers of shape (..., 2), got None")
+    try:
+        array = np.asarray(xy)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"points must be real numbers of shape (..., 2), got {xy!r}") from error
+    if array.dtype.kind not in "iuf":
+        raise TypeError(
+            f"points must be real numbers of shape (..., 2), got dtype {array.dtype} ({xy!r})"
+        )
+    if array.ndim == 0 or array.shape[-1] != 2:
+        raise ValueError(
+            f"points must have shape (..., 2) (last axis: x, y), got shape {array.shape}"
+        )
+    return array.astype(np.float64, copy=False)
 
 
 # ---------------------------------------------------------------------------------------
@@ -119,11 +158,21 @@ def quadratic(condition: float = 10.0, angle_deg: float = 0.0, scale: float = 1.
     direction goes like :math:`(1-\eta s)^k`: the larger :math:`\kappa`, the slower. A
     rotation makes the valley diagonal, which hurts per-coordinate methods (Adagrad, Adam)
     but not SGD.
+
+    Allowed: ``condition`` finite and >= 1, ``scale`` finite and > 0, with
+    ``scale * condition`` finite (else the Hessian holds inf and NaN); ``angle_deg`` finite.
     """
+    condition = checks.real("condition", condition)
+    scale = checks.real("scale", scale)
+    angle_deg = checks.real("angle_deg", angle_deg)
     if not condition >= 1.0:
         raise ValueError(f"Invalid condition number: {condition} (must be >= 1)")
     if not scale > 0.0:
         raise ValueError(f"Invalid scale: {scale} (must be > 0)")
+    if not math.isfinite(scale * condition):
+        raise ValueError(
+            f"Invalid scale * condition: {scale:g} * {condition:g} overflows (must be finite)"
+        )
     t = math.radians(angle_deg)
     rotation = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
     hessian = rotation @ np.diag([scale, scale * condition]) @ rotation.T
@@ -158,7 +207,21 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:
     A long, curved, flat-bottomed valley: finding the valley is easy, following it to the
     minimum is slow. Start :math:`(-1.2, 1)` as in H. H. Rosenbrock, "An automatic method for
     finding the greatest or least value of a function", The Computer Journal 3 (1960).
+
+    Allowed: ``b > 0`` (finite) and any finite ``a`` whose square is finite. Only for
+    :math:`b > 0` is :math:`(a, a^2)` the one global minimum listed: the Hessian there has
+    determinant :math:`4b`, :math:`b = 0` leaves the whole line :math:`x = a` at 0, and
+    :math:`b < 0` makes the function unbounded below (:math:`y \to \pm\infty`).
     """
+    a = checks.real("a", a)
+    b = checks.real("b", b)
+    if not b > 0.0:
+        raise ValueError(
+            f"Invalid b: {b} (must be > 0; for b <= 0, ({a:g}, {a * a:g}) is not the unique "
+            "global minimum)"
+        )
+    if not math.isfinite(a * a):
+        raise ValueError(f"Invalid a: {a} (a**2, the minimum's y, must be finite)")
 
     def formula(x, y, xp):
         r1, r2 = a - x, y - x * x
@@ -274,7 +337,15 @@ def rastrigin(A: float = 10.0) -> Surface:
     Every point near an integer pair is a local minimum, so gradient descent stops in the
     first dimple it meets; noise or a large learning rate is needed to hop between them.
     L. A. Rastrigin, *Systems of extremal control* (1974).
+
+    Allowed: ``A >= 0`` (finite); ``A = 0`` is the plain bowl :math:`x^2 + y^2`. With
+    :math:`A < 0` the ripples turn upside down (dimples at the half-integers) and below
+    :math:`A = -1/(2\pi^2)` the origin is not even a local minimum (the curvature there is
+    :math:`2 + 4\pi^2 A`), so the listed minimum would be wrong.
     """
+    A = checks.real("A", A)
+    if not A >= 0.0:
+        raise ValueError(f"Invalid A: {A} (the ripple amplitude, must be >= 0)")
     two_pi = 2.0 * math.pi
 
     def formula(x, y, xp):
@@ -348,14 +419,22 @@ def cliff(slope: float = 1.0, wall_slope: float = 100.0, sharpness: float = 10.0
     This is the picture of R. Pascanu, T. Mikolov and Y. Bengio, "On the difficulty of
     training recurrent neural networks", ICML 2013 (their Fig. 6).
     """
-    if not slope > 0.0:
-        raise ValueError(f"Invalid slope: {slope} (must be > 0)")
-    if not wall_slope > slope:
-        raise ValueError(f"Invalid wall_slope: {wall_slope} (must be > slope = {slope})")
-    if not sharpness > 0.0:
-        raise ValueError(f"Invalid sharpness: {sharpness} (must be > 0)")
-    s, H, k = float(slope), float(wall_slope), float(sharpness)
-    c = math.log(H / s - 1.0) / k
+    s = checks.real("slope", slope)
+    H = checks.real("wall_slope", wall_slope)
+    k = checks.real("sharpness", sharpness)
+    if not s > 0.0:
+        raise ValueError(f"Invalid slope: {s} (must be > 0)")
+    if not H > s:
+        raise ValueError(f"Invalid wall_slope: {H} (must be > slope = {s})")
+    if not k > 0.0:
+        raise ValueError(f"Invalid sharpness: {k} (must be > 0)")
+    ratio, height = H / s, H / k
+    if not (math.isfinite(ratio) and math.isfinite(height) and ratio - 1.0 > 0.0):
+        raise ValueError(
+            f"Invalid cliff: wall_slope / slope = {H:g} / {s:g} and wall_slope / sharpness = "
+            f"{H:g} / {k:g} must be finite, with wall_slope / slope > 1 after rounding"
+        )
+    c = math.log(ratio - 1.0) / k
     # softplus(-k c) = log(H / (H - s)), evaluated exactly as the formula will at x = 0 so
     # that f(0, 0) is exactly 0.0 in floating point too
     offset = float(np.logaddexp(0.0, k * (0.0 - c)))
@@ -397,6 +476,8 @@ SURFACES: dict[str, Callable[[], Surface]] = {
 
 def get(name: str) -> Surface:
     """The surface called ``name`` (a key of :data:`SURFACES`), with default parameters."""
+    if not isinstance(name, str):
+        raise TypeError(f"surface name must be a str, got {name!r} ({type(name).__name__})")
     try:
         factory = SURFACES[name]
     except KeyError:

@@ -146,3 +146,154 @@ def test_iterate_minibatches():
     assert not np.array_equal(epoch1, epoch2)  # a shared generator reshuffles every epoch
     with pytest.raises(ValueError, match="batch_size=0"):
         data.iterate_minibatches(10, batch_size=0)
+
+
+# --------------------------------------------------------------------------- bad input
+
+# each generator with the smallest n_samples it accepts
+GENERATORS = [
+    (data.make_regression, 1),
+    (data.make_moons, 2),
+    (data.make_spirals, 3),
+    (data.make_blobs, 3),
+]
+
+
+@pytest.mark.parametrize(("make", "smallest"), GENERATORS)
+def test_n_samples_range(make, smallest):
+    assert len(make(n_samples=smallest).y) == smallest
+    for bad in (smallest - 1, 0, -5):
+        with pytest.raises(ValueError, match=rf"Invalid n_samples: {bad} \(.* >= {smallest}\)"):
+            make(n_samples=bad)
+
+
+@pytest.mark.parametrize(("make", "smallest"), GENERATORS)
+@pytest.mark.parametrize("bad", [100.0, 1e2, "100", None, True, [100]])
+def test_n_samples_must_be_an_integer(make, smallest, bad):
+    with pytest.raises(TypeError, match="n_samples must be an integer"):
+        make(n_samples=bad)
+
+
+@pytest.mark.parametrize(("make", "smallest"), GENERATORS)
+def test_numpy_integers_and_seeds_are_accepted(make, smallest):
+    reference = make(n_samples=30, seed=5)
+    for cast in (np.int64, np.int32, np.uint16):
+        ds = make(n_samples=cast(30), seed=cast(5))
+        np.testing.assert_array_equal(ds.X, reference.X)
+        np.testing.assert_array_equal(ds.y, reference.y)
+        assert ds.description == reference.description
+
+
+@pytest.mark.parametrize(("make", "smallest"), GENERATORS)
+def test_noise_must_be_finite_and_nonnegative(make, smallest):
+    for bad in (np.nan, np.inf, -0.1):
+        with pytest.raises(ValueError, match="Invalid noise"):
+            make(noise=bad)
+    for bad in ("0.1", None, True):
+        with pytest.raises(TypeError, match="noise must be a real number"):
+            make(noise=bad)
+    assert make(noise=np.float32(0.0)).X.dtype == np.float64
+
+
+@pytest.mark.parametrize(("make", "smallest"), GENERATORS)
+def test_bad_seeds_name_the_seed(make, smallest):
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        make(seed=-1)
+    for bad in (1.5, "0", np.float64(2.0), True):
+        with pytest.raises(TypeError, match="seed must be"):
+            make(seed=bad)
+    # a Generator is also a valid seed
+    np.testing.assert_array_equal(
+        make(seed=np.random.default_rng(7)).X, make(seed=np.random.default_rng(7)).X
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: data.make_regression(n_features=0), ValueError, r"Invalid n_features: .*>= 1"),
+        (lambda: data.make_regression(n_features=2.0), TypeError, "n_features must be an integer"),
+        (lambda: data.make_regression(bias=np.nan), ValueError, "Invalid bias"),
+        (lambda: data.make_regression(coef=[np.inf]), ValueError, "Invalid coef"),
+        (lambda: data.make_regression(coef=[1.0, 2.0]), ValueError, r"coef must have shape \(1,\)"),
+        (lambda: data.make_spirals(n_classes=1), ValueError, r"Invalid n_classes: .*>= 2"),
+        (lambda: data.make_spirals(n_classes=3.0), TypeError, "n_classes must be an integer"),
+        (lambda: data.make_spirals(turns=np.inf), ValueError, "Invalid turns"),
+        (lambda: data.make_blobs(n_classes=0), ValueError, r"Invalid n_classes: .*>= 1"),
+        (lambda: data.make_blobs(n_features=-1), ValueError, r"Invalid n_features: .*>= 1"),
+        (lambda: data.make_blobs(center_box=(5, -5)), ValueError, "low <= high"),
+        (lambda: data.make_blobs(center_box=(0, np.nan)), ValueError, "Invalid center_box"),
+        (lambda: data.make_blobs(center_box=5.0), TypeError, "center_box must be a pair"),
+    ],
+)
+def test_other_generator_parameters(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_spirals_with_too_few_samples_for_the_classes():
+    with pytest.raises(ValueError, match=r"Invalid n_samples: 4 \(must be an integer >= 5\)"):
+        data.make_spirals(n_samples=4, n_classes=5)
+
+
+def test_train_test_split_bad_input():
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    for bad in (np.nan, 0.0, 1.0, -0.5):
+        with pytest.raises(ValueError, match="Invalid test_fraction"):
+            data.train_test_split(X, y, test_fraction=bad)
+    with pytest.raises(TypeError, match="test_fraction must be a real number"):
+        data.train_test_split(X, y, test_fraction="0.2")
+    with pytest.raises(ValueError, match="seed must be"):
+        data.train_test_split(X, y, seed=-3)
+    with pytest.raises(ValueError, match="got shapes"):
+        data.train_test_split(np.float64(1.0), y)
+    with pytest.raises(ValueError, match="no training rows out of 0"):
+        data.train_test_split(np.zeros((0, 2)), np.zeros(0))
+    # nested lists work like arrays
+    lists = data.train_test_split(X.tolist(), y.tolist(), seed=3)
+    for a, b in zip(lists, data.train_test_split(X, y, seed=3), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_standardize_bad_input():
+    X = np.arange(12.0).reshape(4, 3)
+    with pytest.raises(ValueError, match="X_train has no rows"):
+        data.standardize(np.zeros((0, 3)), X)
+    with pytest.raises(ValueError, match=r"X_train must be 2-D .* got shape \(4,\)"):
+        data.standardize(np.arange(4.0), X)
+    with pytest.raises(ValueError, match="X_test has 2 features but X_train has 3"):
+        data.standardize(X, X[:, :2])
+    with pytest.raises(TypeError, match="X_test must hold real numbers"):
+        data.standardize(X, X.astype(str))
+    tr, te = data.standardize(X.astype(np.int64).tolist(), X[:0])  # lists, empty test part
+    assert tr.dtype == np.float64 and te.shape == (0, 3)
+
+
+def test_iterate_minibatches_bad_n_and_seed():
+    assert len(list(data.iterate_minibatches(np.int64(5), batch_size=np.int32(2)))) == 3
+    assert list(data.iterate_minibatches(0, batch_size=4)) == []
+    with pytest.raises(ValueError, match=r"Invalid n: -1 \(must be an integer >= 0\)"):
+        data.iterate_minibatches(-1, batch_size=4)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        data.iterate_minibatches(10.0, batch_size=4)
+    with pytest.raises(TypeError, match="seed must be"):
+        data.iterate_minibatches(10, batch_size=4, seed=0.5)
+    with pytest.raises(ValueError, match="batch_size=True"):
+        data.iterate_minibatches(10, batch_size=True)
+
+
+def test_default_rng_is_public_and_names_the_seed():
+    # the one seed check, shared by training.fit and trajectory.run
+    assert "default_rng" in data.__all__
+    np.testing.assert_array_equal(data.default_rng(4).random(3),
+                                  np.random.default_rng(4).random(3))
+    np.testing.assert_array_equal(data.default_rng(np.uint8(4)).random(3),
+                                  np.random.default_rng(4).random(3))
+    generator = np.random.default_rng(0)
+    assert data.default_rng(generator) is generator
+    assert isinstance(data.default_rng(None), np.random.Generator)
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer.*got -1"):
+        data.default_rng(-1)
+    for bad in (1.5, "a", True, object()):
+        with pytest.raises(TypeError, match="seed must be"):
+            data.default_rng(bad)

@@ -1,6 +1,7 @@
 """nnopt_lib.init against the formulas and against torch.nn.init's samples."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -117,3 +118,83 @@ def test_validation_like_torch():
         init.xavier_uniform_(np.empty(5), rng=rng)
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         torch.nn.init.xavier_uniform_(torch.empty(5))
+
+
+RANDOM_INITIALISERS = [
+    (init.xavier_uniform_, torch.nn.init.xavier_uniform_),
+    (init.xavier_normal_, torch.nn.init.xavier_normal_),
+    (init.kaiming_uniform_, torch.nn.init.kaiming_uniform_),
+    (init.kaiming_normal_, torch.nn.init.kaiming_normal_),
+]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), RANDOM_INITIALISERS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_integer_arrays_are_refused_like_torch(ours, theirs, dtype):
+    # numpy would round every weight to 0 (or True) without a word; torch refuses
+    array = np.ones((3, 4), dtype=dtype)
+    with pytest.raises(NotImplementedError, match=f"dtype {np.dtype(dtype)}"):
+        ours(array, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(array, np.ones((3, 4), dtype=dtype))  # untouched
+    with pytest.raises(NotImplementedError):
+        theirs(torch.ones((3, 4), dtype=torch.int64 if dtype != np.bool_ else torch.bool))
+
+
+@pytest.mark.parametrize(("ours", "theirs"), RANDOM_INITIALISERS, ids=lambda f: f.__name__)
+def test_low_precision_arrays_keep_their_dtype(ours, theirs):
+    for dtype in (np.float32, np.float16):
+        w = ours(np.zeros((30, 40), dtype=dtype), rng=np.random.default_rng(0))
+        assert w.dtype == dtype and np.all(np.isfinite(w)) and w.std() > 0
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        init.xavier_uniform_(np.empty((3, 4)), rng=0)
+    with pytest.raises(TypeError, match="numpy array"):
+        init.kaiming_normal_([[1.0, 2.0]], rng=np.random.default_rng(0))
+    # zeros_ fills any dtype, as torch's does
+    np.testing.assert_array_equal(init.zeros_(np.ones((2, 2), dtype=np.int64)), 0)
+
+
+@pytest.mark.parametrize("fn", [init.kaiming_uniform_, init.kaiming_normal_])
+def test_zero_element_arrays_warn_like_torch(fn):
+    with pytest.warns(UserWarning, match="zero-element"):
+        assert fn(np.empty((3, 0)), rng=np.random.default_rng(0)).shape == (3, 0)
+    torch_fn = getattr(torch.nn.init, fn.__name__)
+    with pytest.warns(UserWarning, match="zero-element"):
+        torch_fn(torch.empty((3, 0)))
+    # xavier's fan_in + fan_out is still positive: it fills nothing, without a warning
+    assert init.xavier_normal_(np.empty((3, 0)), rng=np.random.default_rng(0)).shape == (3, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "keyword", "value"),
+    [
+        ("xavier_uniform_", "gain", math.nan),
+        ("xavier_uniform_", "gain", math.inf),
+        ("xavier_uniform_", "gain", -1.0),
+        ("xavier_uniform_", "gain", 1e308),  # finite bound, but 2 * bound overflows
+        ("xavier_normal_", "gain", math.nan),
+        ("xavier_normal_", "gain", -1.0),
+        ("kaiming_uniform_", "a", math.nan),
+        ("kaiming_normal_", "a", math.nan),
+    ],
+)
+def test_bad_gain_or_slope_raises_runtime_error_like_torch(name, keyword, value):
+    # numpy filled NaN silently (normal) or raised OverflowError / "high - low < 0" (uniform)
+    array = np.zeros((3, 2))
+    expected = re.escape(f"{name}: {keyword}={value}") + rf".*\b{keyword}\b.* must be"
+    with pytest.raises(RuntimeError, match=expected):
+        getattr(init, name)(array, rng=np.random.default_rng(0), **{keyword: value})
+    np.testing.assert_array_equal(array, 0.0)  # untouched
+    with pytest.raises(RuntimeError):
+        getattr(torch.nn.init, name)(torch.zeros((3, 2), dtype=torch.float64), **{keyword: value})
+
+
+def test_edge_gains_that_torch_accepts_still_work():
+    rng = np.random.default_rng(0)
+    assert not init.xavier_uniform_(np.ones((3, 2)), gain=0.0, rng=rng).any()
+    # an infinite standard deviation is accepted by torch (it fills +-inf); so here
+    assert np.all(np.isinf(init.xavier_normal_(np.zeros((3, 2)), gain=math.inf, rng=rng)))
+    # a = inf makes the leaky-ReLU gain 0: zeros, as in torch
+    assert not init.kaiming_uniform_(np.ones((3, 2)), a=math.inf, rng=rng).any()

@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
 
 from nnopt_lib import optim, plots, surfaces, trajectory  # noqa: E402
+from nnopt_lib.history import History  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -107,7 +108,7 @@ def test_loss_curves_are_log_scaled_and_capped_above(runs):
     (ax,) = fig.axes
     assert ax.get_yscale() == "log"
     assert ax.get_xlabel() == "step" and "loss" in ax.get_ylabel() and ax.get_title()
-    start = max(run.losses[0] for run in runs.values())
+    start = max(run.loss[0] for run in runs.values())
     assert ax.get_ylim()[1] <= 10 * start * (1 + 1e-12)  # a blow-up does not stretch the axis
     k = runs["SGD lr=0.05"].diverged_at
     styles = {line.get_label(): line.get_linestyle() for line in ax.lines}
@@ -116,20 +117,126 @@ def test_loss_curves_are_log_scaled_and_capped_above(runs):
 
 
 def test_loss_curves_accept_histories_and_arrays():
-    class History:  # what training.fit returns: per-step losses under .loss
-        loss = np.array([1.0, 0.5, 0.25])
-
-    fig = plots.loss_curves({"fit": History(), "array": [2.0, 1.0, 0.1]}, log=False)
+    fit_record = History(loss=np.array([1.0, 0.5, 0.25]), lr=np.full(3, 0.1),
+                         grad_norm=np.ones(3), epoch_metrics={"train_loss": np.array([0.6])})
+    fig = plots.loss_curves({"fit": fit_record, "array": [2.0, 1.0, 0.1]}, log=False)
     (ax,) = fig.axes
     assert ax.get_yscale() == "linear"
     assert [line.get_label() for line in ax.lines] == ["fit", "array"]
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), [1.0, 0.5, 0.25])
     np.testing.assert_array_equal(ax.lines[1].get_ydata(), [2.0, 1.0, 0.1])
+
+
+def test_loss_curves_refuse_what_is_not_a_history_or_an_array():
+    class LooksLikeAHistory:  # no more guessing at attribute names
+        losses = np.array([1.0, 0.5])
+
+    with pytest.raises(TypeError, match="History objects or 1-D arrays"):
+        plots.loss_curves({"run": LooksLikeAHistory()})
+    with pytest.raises(ValueError, match="1-D"):
+        plots.loss_curves({"run": np.ones((3, 2))})
+
+
+def test_loss_curves_need_a_mapping_and_leave_no_figure_when_refused():
+    # a list used to fail with AttributeError: 'list' object has no attribute 'items'
+    for bad in ([1.0, 2.0], np.array([1.0, 2.0]), None):
+        with pytest.raises(TypeError, match="trajs_or_histories must be a dict"):
+            plots.loss_curves(bad)
+    with pytest.raises(TypeError, match="History objects or 1-D arrays"):
+        plots.loss_curves({"a": object()})
+    assert plt.get_fignums() == []
+
+
+def test_trajectories_need_a_mapping_of_surface_runs(runs):
+    rosenbrock = surfaces.get("rosenbrock")
+    # each used to fail with AttributeError: '...' object has no attribute 'points'
+    fit_history = History(loss=np.ones(3), lr=np.ones(3), grad_norm=np.ones(3))  # no points
+    for bad in (object(), np.ones((5, 3)), np.ones((5, 2)), fit_history):
+        with pytest.raises(TypeError, match=r"trajs\['a'\] must be the History of a "
+                                            r"trajectory.run"):
+            plots.trajectories(rosenbrock, {"a": bad})
+    with pytest.raises(TypeError, match="trajs must be a dict"):
+        plots.trajectories(rosenbrock, list(runs.values()))
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize(("levels", "error"), [(0, ValueError), (-3, ValueError),
+                                               (2.5, TypeError), ("30", TypeError),
+                                               (True, TypeError), (None, TypeError)])
+def test_contour_levels_must_be_a_positive_integer(levels, error):
+    # levels=0 drew an empty plot; 2.5 and '30' failed inside np.linspace
+    rosenbrock = surfaces.get("rosenbrock")
+    with pytest.raises(error, match=r"levels must be an integer >= 1"):
+        plots.contour(rosenbrock, levels=levels)
+    with pytest.raises(error, match=r"levels must be an integer >= 1"):
+        plots.contour_levels(rosenbrock, rosenbrock.grid()[2], levels)
+    assert plt.get_fignums() == []
+
+
+def test_contour_levels_accept_numpy_integers_and_one_level():
+    rastrigin = surfaces.get("rastrigin")
+    assert len(contour_set(plots.contour(rastrigin, levels=np.int64(7))).levels) == 7
+    assert len(plots.contour_levels(rastrigin, rastrigin.grid()[2], 1)) == 1
+
+
+def test_surfaces_may_be_given_by_name(runs):
+    # contour("rosenbrock") used to fail with AttributeError: 'str' object has no attribute 'grid'
+    by_name = contour_set(plots.contour("rosenbrock")).levels
+    np.testing.assert_array_equal(by_name,
+                                  contour_set(plots.contour(surfaces.get("rosenbrock"))).levels)
+    fig = plots.trajectories("rosenbrock", runs)
+    assert "Rosenbrock" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="Unknown surface"):
+        plots.contour("banana")
+    with pytest.raises(TypeError, match="surface must be a Surface"):
+        plots.contour(3)
+
+
+@pytest.mark.parametrize("log", [True, False])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1e300, 1e301],
+        [1e308, 1.0],
+        [1.0, 1e308, np.inf],
+        [-1e300, 1e300],
+        [1e300, -1e308, -np.inf],
+        [1.0, np.nan, 0.5],
+        [5.0, 5.0, 5.0],
+        [np.nan, np.inf],
+        [1e-320, 1e-310],
+        [],
+    ],
+)
+def test_loss_curves_never_warn(values, log):
+    # the autouse fixture turns every warning (matplotlib's overflow ones too) into an error
+    fig = plots.loss_curves({"run": np.array(values, dtype=float), "ok": [3.0, 1.0]}, log=log)
+    fig.canvas.draw()
+    low, high = fig.axes[0].get_ylim()
+    assert np.isfinite(low) and np.isfinite(high) and low < high
+
+
+@pytest.mark.parametrize("values", [[1e-320, 1e-321], [1e250, 1e-250], [1e308]])
+def test_loss_curves_alone_never_warn(values):
+    fig = plots.loss_curves({"run": values})
+    fig.canvas.draw()
+    low, high = fig.axes[0].get_ylim()
+    assert 0 < low < high < np.inf
+
+
+def test_a_blown_up_curve_leaves_the_view_upwards():
+    fig = plots.loss_curves({"run": [1.0, 0.5, 1e200, np.inf], "other": [2.0, 1.0]})
+    (ax,) = fig.axes
+    high = ax.get_ylim()[1]
+    assert high == 20.0
+    drawn = ax.lines[0].get_ydata()
+    assert np.all(drawn[2:] > high) and np.all(np.isfinite(drawn))
 
 
 def test_loss_curves_fall_back_to_linear_without_positive_losses():
     saddle = surfaces.get("saddle")
     run = trajectory.run(saddle, optim.SGD, {"lr": 0.1}, steps=30, start=(0.0, 0.5))
-    assert np.all(run.losses < 0)
+    assert np.all(run.loss < 0)
     fig = plots.loss_curves({"SGD": run}, log=True)
     assert fig.axes[0].get_yscale() == "linear"
     fig.canvas.draw()

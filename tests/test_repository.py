@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -29,6 +30,8 @@ RUNTIME = {
     "numpy",
     "matplotlib",
     "ipywidgets",
+    "pillow",
+    "traitlets",
     "tqdm",
     "jupyterlab",
     "ipykernel",
@@ -108,7 +111,8 @@ def test_binder_scripts():
 def test_pyproject_ranges_admit_the_pins():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pins = pinned_requirements()
-    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = project["optional-dependencies"]
+    declared = project["dependencies"] + extras["dev"] + extras["torch"]
     for spec in map(Requirement, declared):
         name = spec.name.lower()
         assert name in pins, f"pyproject names {name}, which requirements.txt does not pin"
@@ -116,6 +120,8 @@ def test_pyproject_ranges_admit_the_pins():
             f"pyproject's {spec} excludes the pin {pins[name]}"
         )
     assert {Requirement(d).name.lower() for d in project["dependencies"]} <= RUNTIME
+    # torch is optional (the lessons run without it), so it is an extra, not a dependency
+    assert "torch" not in {Requirement(d).name.lower() for d in project["dependencies"]}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -130,6 +136,39 @@ def test_every_notebook_is_on_the_course_map_in_order():
         assert path.name in on_map, f"{path.name} is not in nnopt_lib/course.py"
     numbers = [lesson.number for lesson in LESSONS]
     assert numbers == sorted(numbers) == list(range(len(LESSONS)))
+
+
+def test_ready_lessons_are_exactly_the_notebooks_in_the_checkout():
+    """`ready` is recorded in course.py (an installed package has no notebooks/ to look at);
+    this keeps it honest: a new lesson must register itself as ready."""
+    ready = {lesson.filename for lesson in LESSONS if lesson.ready}
+    present = {path.name for path in NOTEBOOKS}
+    assert ready == present, (
+        f"set ready=True in nnopt_lib/course.py for {sorted(present - ready)}; "
+        f"no notebook exists for ready lessons {sorted(ready - present)}"
+    )
+
+
+def test_course_map_is_right_in_an_installed_copy_without_notebooks(tmp_path):
+    """What a non-editable install (Binder's `pip install .`) sees: nnopt_lib copied into
+    site-packages with no notebooks/ beside it. The map must still link lessons 00-08."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(ROOT / "nnopt_lib", site / "nnopt_lib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from nnopt_lib import course\n"
+        "assert course.__file__.startswith(sys.argv[1]), course.__file__\n"
+        "print(course.markdown_map(link_prefix='notebooks/'), end='')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(site)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    installed_map = result.stdout
+    for lesson in LESSONS[:9]:
+        link = f"[{lesson.number:02d} · {lesson.title}](notebooks/{lesson.filename})"
+        assert link in installed_map, f"lesson {lesson.number:02d} is not linked when installed"
+    assert installed_map == markdown_map(link_prefix="notebooks/")
 
 
 def test_readme_course_map_matches_the_library():

@@ -1,7 +1,9 @@
 """Checks of nnopt_lib.surfaces: analytic gradients against torch.autograd, the stated
 minima, plot-window grids, and the behaviour the cliff surface is designed to show."""
 
+import inspect
 import math
+import re
 
 import numpy as np
 import pytest
@@ -19,6 +21,8 @@ CASES.update(
         "quadratic_k1": lambda: surfaces.quadratic(condition=1.0),
         "rosenbrock_a2_b10": lambda: surfaces.rosenbrock(a=2.0, b=10.0),
         "rastrigin_A3": lambda: surfaces.rastrigin(A=3.0),
+        "rastrigin_A0": lambda: surfaces.rastrigin(A=0),  # the plain bowl, smallest allowed A
+        "rosenbrock_a_neg_b_small": lambda: surfaces.rosenbrock(a=-2.5, b=np.float32(0.5)),
         "cliff_soft": lambda: surfaces.cliff(slope=0.5, wall_slope=20.0, sharpness=4.0),
     }
 )
@@ -36,7 +40,7 @@ def _random_points(s, n, seed=0):
 
 def _autograd(s, xy):
     xy_t = torch.tensor(xy, dtype=torch.float64, requires_grad=True)
-    value = s.value_torch(xy_t)
+    value = s.value_in(torch, xy_t)
     value.sum().backward()
     return value.detach().numpy(), xy_t.grad.numpy()
 
@@ -69,7 +73,7 @@ def test_minima_are_minima(surface):
         np.testing.assert_allclose(surface.grad(m), 0.0, atol=1e-10)
         # positive-definite Hessian: a strict local minimum, not a saddle
         hess = torch.autograd.functional.hessian(
-            lambda p: surface.value_torch(p), torch.tensor(m, dtype=torch.float64)
+            lambda p: surface.value_in(torch, p), torch.tensor(m, dtype=torch.float64)
         ).numpy()
         assert np.all(np.linalg.eigvalsh(hess) > 0)
 
@@ -124,7 +128,9 @@ def test_quadratic_hessian_eigen_structure():
     np.testing.assert_allclose(s.hessian @ flat, 0.5 * flat, atol=1e-14)
     xy = _random_points(s, 10)
     np.testing.assert_allclose(s.grad(xy), xy @ s.hessian, rtol=1e-14, atol=1e-14)
-    hess_t = torch.autograd.functional.hessian(s.value_torch, torch.ones(2, dtype=torch.float64))
+    hess_t = torch.autograd.functional.hessian(
+        lambda p: s.value_in(torch, p), torch.ones(2, dtype=torch.float64)
+    )
     np.testing.assert_allclose(hess_t.numpy(), s.hessian, rtol=1e-14)
     with pytest.raises(ValueError):
         s.hessian[0, 0] = 1.0  # read-only: the surface is frozen
@@ -184,8 +190,152 @@ def test_cliff_validation():
         surfaces.cliff(sharpness=0.0)
 
 
-def test_value_torch_keeps_dtype_and_device():
+def test_value_in_torch_keeps_dtype_and_device():
     s = surfaces.rosenbrock()
-    out = s.value_torch(torch.tensor([[1.0, 1.0], [0.0, 0.0]], dtype=torch.float32))
+    out = s.value_in(torch, torch.tensor([[1.0, 1.0], [0.0, 0.0]], dtype=torch.float32))
     assert out.dtype == torch.float32
     np.testing.assert_allclose(out.numpy(), [0.0, 1.0])
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("points", "shape"),
+    [([1.0, 1.0, 99.0], "(3,)"), (np.ones((4, 3)), "(4, 3)"), (1.0, "()"), ([], "(0,)")],
+)
+def test_points_must_have_last_axis_two(points, shape):
+    s = surfaces.rosenbrock()
+    for method in (s.value, s.grad):
+        with pytest.raises(ValueError, match=re.escape(f"got shape {shape}")):
+            method(points)
+
+
+@pytest.mark.parametrize("points", [None, ["a", "b"], [1 + 2j, 0.0], [{}, 1.0]])
+def test_points_must_be_real_numbers(points):
+    s = surfaces.himmelblau()
+    with pytest.raises(TypeError, match="points must be real numbers"):
+        s.value(points)
+    with pytest.raises(TypeError, match="points must be real numbers"):
+        s.grad(points)
+
+
+def test_ragged_points_raise_value_error():
+    with pytest.raises(ValueError, match="points must be real numbers"):
+        surfaces.beale().value([[1.0, 2.0], [3.0]])
+
+
+def test_integer_and_float32_points_are_evaluated_in_float64():
+    s = surfaces.rosenbrock()
+    assert s.value(np.array([1, 1])) == 0.0
+    assert s.grad(np.array([-1.2, 1.0], np.float32)).dtype == np.float64
+
+
+@pytest.mark.parametrize("b", [-100.0, -1e-9, 0.0, 0])
+def test_rosenbrock_needs_positive_b(b):
+    with pytest.raises(ValueError, match=r"Invalid b: .*must be > 0"):
+        surfaces.rosenbrock(b=b)
+
+
+def test_rastrigin_needs_nonnegative_A():
+    with pytest.raises(ValueError, match=r"Invalid A: -10.0 \(the ripple amplitude, must be >= 0"):
+        surfaces.rastrigin(A=-10)
+    with pytest.raises(ValueError, match="Invalid A"):
+        surfaces.rastrigin(A=-1e-3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"condition": math.inf}, "condition: inf"),
+        ({"condition": math.nan}, "condition: nan"),
+        ({"scale": math.inf}, "scale: inf"),
+        ({"scale": math.nan}, "scale: nan"),
+        ({"angle_deg": math.nan}, "angle_deg: nan"),
+        ({"angle_deg": -math.inf}, "angle_deg: -inf"),
+        ({"condition": 1e200, "scale": 1e200}, "scale \\* condition"),
+        ({"condition": 10**400}, "condition: inf"),
+    ],
+)
+def test_quadratic_parameters_must_be_finite(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        surfaces.quadratic(**kwargs)
+
+
+def test_quadratic_hessian_finite_at_the_edge_of_the_allowed_range():
+    s = surfaces.quadratic(condition=1e150, scale=1e150, angle_deg=1e6)
+    assert np.all(np.isfinite(s.hessian))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"a": math.nan}, "Invalid a: nan"),
+        ({"a": math.inf}, "Invalid a: inf"),
+        ({"a": 1e200}, "a\\*\\*2"),
+        ({"b": math.nan}, "Invalid b: nan"),
+        ({"b": math.inf}, "Invalid b: inf"),
+    ],
+)
+def test_rosenbrock_parameters_must_be_finite(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        surfaces.rosenbrock(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"slope": math.nan},
+        {"slope": math.inf},
+        {"wall_slope": math.inf},
+        {"sharpness": math.nan},
+        {"slope": 1e-300, "wall_slope": 1e10},  # wall_slope / slope overflows
+        {"sharpness": 1e-308},  # wall_slope / sharpness overflows
+        {"slope": 1.0, "wall_slope": 1.0 + 1e-16},  # equal after rounding
+    ],
+)
+def test_cliff_parameters_must_give_finite_constants(kwargs):
+    with pytest.raises(ValueError, match="Invalid"):
+        surfaces.cliff(**kwargs)
+
+
+FACTORY_PARAMETERS = [
+    (surfaces.quadratic, "condition"),
+    (surfaces.quadratic, "angle_deg"),
+    (surfaces.quadratic, "scale"),
+    (surfaces.rosenbrock, "a"),
+    (surfaces.rosenbrock, "b"),
+    (surfaces.rastrigin, "A"),
+    (surfaces.cliff, "slope"),
+    (surfaces.cliff, "wall_slope"),
+    (surfaces.cliff, "sharpness"),
+]
+
+
+@pytest.mark.parametrize(("factory", "name"), FACTORY_PARAMETERS)
+@pytest.mark.parametrize("bad", ["10", None, True, [1.0], np.array([1.0, 2.0]), 1 + 0j])
+def test_every_surface_parameter_must_be_a_real_number(factory, name, bad):
+    with pytest.raises(TypeError, match=f"^{name} must be a real number"):
+        factory(**{name: bad})
+
+
+@pytest.mark.parametrize(("factory", "name"), FACTORY_PARAMETERS)
+def test_every_surface_parameter_accepts_numpy_scalars(factory, name):
+    default = inspect.signature(factory).parameters[name].default
+    for cast in (np.float64, np.float32):
+        s = factory(**{name: cast(default)})
+        np.testing.assert_array_equal(s.grad(s.start), factory().grad(s.start))
+
+
+@pytest.mark.parametrize(("n", "error"), [(1, ValueError), (0, ValueError), (-5, ValueError),
+                                          (2.5, TypeError), (True, TypeError), ("9", TypeError)])
+def test_grid_size(n, error):
+    with pytest.raises(error, match="grid size n"):
+        surfaces.saddle().grid(n)
+    assert surfaces.saddle().grid(np.int64(2))[2].shape == (2, 2)
+
+
+def test_get_needs_a_name():
+    for bad in (3, None, ["rosenbrock"]):
+        with pytest.raises(TypeError, match="surface name must be a str"):
+            surfaces.get(bad)

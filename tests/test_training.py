@@ -6,17 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from nnopt_lib import crosscheck, data, nn, optim, schedules, training
+from nnopt_lib import crosscheck, data, losses, nn, optim, schedules, training
 
 
 def _mlp(sizes, seed=0):
-    rng = np.random.default_rng(seed)
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(n_in, n_out, rng=rng))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+    return nn.mlp(sizes, rng=np.random.default_rng(seed))
 
 
 def test_mlp_learns_moons():
@@ -31,7 +25,7 @@ def test_mlp_learns_moons():
     _, acc = training.evaluate(model, nn.CrossEntropyLoss(), ds.X, ds.y)
     assert acc > 0.95
     assert len(hist.loss) == len(hist.lr) == len(hist.grad_norm) == 10 * 19
-    assert hist.steps_per_epoch == 19 and len(hist.train_loss) == 10
+    assert hist.batches_per_epoch == 19 and len(hist.train_loss) == 10 and hist.steps == 190
     assert hist.train_loss[-1] < 0.2 * hist.train_loss[0]
     assert hist.val_loss is None and hist.val_acc is None
     assert "10 epochs (190 steps)" in hist.status()
@@ -189,3 +183,147 @@ def test_per_epoch_schedules():
         torch_sched.step(val_loss)
     np.testing.assert_allclose(hist.lr, expected)
     assert hist.lr[-1] < 0.1
+
+
+def test_batch_size_accepts_numpy_integers_and_rejects_the_rest():
+    ds = data.make_blobs(n_samples=40, noise=0.5, seed=0)
+
+    def run(batch_size):
+        model = _mlp([2, 8, 3])
+        return model, training.fit(
+            model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), ds.X, ds.y,
+            epochs=2, batch_size=batch_size, progress=False,
+        )  # fmt: skip
+
+    model_np, hist_np = run(np.int64(16))  # torch's DataLoader accepts it too
+    model_py, hist_py = run(16)
+    np.testing.assert_array_equal(hist_np.loss, hist_py.loss)
+    assert hist_np.batches_per_epoch == 3
+    for bad in (True, 16.0, 0, -4, "16", None):
+        with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
+            run(bad)
+
+
+def test_bad_data_and_epochs_get_clear_errors():
+    ds = data.make_blobs(n_samples=40, noise=0.5, seed=0)
+    model = _mlp([2, 8, 3])
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def fit(X=ds.X, y=ds.y, **kwargs):
+        kwargs = {"epochs": 1, "batch_size": 8, "progress": False, **kwargs}
+        return training.fit(model, loss_fn, opt, X, y, **kwargs)
+
+    with pytest.raises(ValueError, match="X is empty"):
+        fit(ds.X[:0], ds.y[:0])
+    with pytest.raises(ValueError, match="X has 40 rows but y has 39"):
+        fit(y=ds.y[:39])
+    with pytest.raises(ValueError, match="X_val has 40 rows but y_val has 10"):
+        fit(X_val=ds.X, y_val=ds.y[:10])
+    with pytest.raises(ValueError, match="X_val is empty"):
+        fit(X_val=ds.X[:0], y_val=ds.y[:0])
+    with pytest.raises(ValueError, match="both X_val and y_val"):
+        fit(X_val=ds.X)
+    for epochs in (2.0, "2", None, True):
+        with pytest.raises(TypeError, match="epochs must be an integer"):
+            fit(epochs=epochs)
+    with pytest.raises(ValueError, match="epochs must be non-negative"):
+        fit(epochs=-1)
+    assert fit(epochs=np.int32(0)).status() == "0 epochs (0 steps)"
+    assert fit(epochs=np.int64(1)).steps == 5
+
+
+def test_accuracy_refuses_labels_of_the_wrong_shape():
+    logits = np.array([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0]])
+    labels = np.array([0, 1, 1])
+    assert training.accuracy(logits, labels) == pytest.approx(2 / 3)
+    # (N, 1) labels used to broadcast against (N,) predictions: 0.444 instead of 0.667
+    with pytest.raises(ValueError, match=r"labels of shape \(N,\).*\(3, 2\).*\(3, 1\)"):
+        training.accuracy(logits, labels[:, None])
+    with pytest.raises(ValueError, match="ravel"):
+        training.accuracy(logits, labels[:, None])
+    with pytest.raises(ValueError, match=r"\(3,\)"):
+        training.accuracy(logits[:, 0], labels)
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        training.accuracy(logits, labels[:2])
+
+
+def test_accuracy_follows_the_targets_not_the_loss_class():
+    ds = data.make_blobs(n_samples=60, noise=0.5, seed=0)
+
+    def fit(model, loss_fn, y):
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        return training.fit(model, loss_fn, opt, ds.X, y, epochs=5, batch_size=10,
+                            X_val=ds.X, y_val=y, progress=False)  # fmt: skip
+
+    # NLLLoss on log-probabilities: integer labels and (N, C) outputs -> accuracy
+    log_probs = nn.Sequential(*_mlp([2, 16, 3], seed=1).layers, nn.LogSoftmax(dim=1))
+    nll = fit(log_probs, losses.NLLLoss(), ds.y)
+    assert nll.train_acc is not None and nll.val_acc[-1] > 0.9
+    # the same network with cross-entropy learns the same thing, step for step
+    ce = fit(_mlp([2, 16, 3], seed=1), losses.CrossEntropyLoss(), ds.y)
+    np.testing.assert_allclose(nll.loss, ce.loss, rtol=1e-12)
+    np.testing.assert_allclose(nll.val_acc, ce.val_acc)
+    # one-hot float targets (N, C): probability targets, no accuracy
+    one_hot = np.eye(3)[ds.y]
+    soft = fit(_mlp([2, 16, 3], seed=1), losses.CrossEntropyLoss(), one_hot)
+    assert soft.train_acc is None and soft.val_acc is None
+    np.testing.assert_allclose(soft.loss, ce.loss, rtol=1e-12)
+    assert "val loss" in soft.status()
+
+
+def test_accuracy_of_an_empty_batch_is_nan_without_a_warning_like_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "Mean of empty slice" used to escape
+        assert np.isnan(training.accuracy(np.zeros((0, 2)), np.zeros(0, np.int64)))
+    empty = torch.zeros((0, 2)).argmax(1) == torch.zeros(0, dtype=torch.int64)
+    assert torch.isnan(empty.float().mean())
+
+
+def _tiny_problem():
+    ds = data.make_blobs(n_samples=12, noise=0.5, seed=0, n_classes=2)
+    model = _mlp([2, 4, 2])
+    return model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), ds
+
+
+@pytest.mark.parametrize("argument", ["model", "loss_fn", "optimizer"])
+@pytest.mark.parametrize("bad", [None, "sgd", 3])
+def test_fit_names_a_model_loss_or_optimizer_of_the_wrong_kind(argument, bad):
+    # it was an AttributeError from inside the loop ('NoneType' object has no attribute ...)
+    model, loss_fn, opt, ds = _tiny_problem()
+    given = {"model": model, "loss_fn": loss_fn, "optimizer": opt, argument: bad}
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(TypeError, match=rf"^{argument} must be .* got {type(bad).__name__}"):
+        training.fit(given["model"], given["loss_fn"], given["optimizer"], ds.X, ds.y,
+                     epochs=1, batch_size=4, progress=False)  # fmt: skip
+    for p, q in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, q)  # refused before any training
+    if argument != "optimizer":
+        with pytest.raises(TypeError, match=rf"^{argument} must be"):
+            training.evaluate(given["model"], given["loss_fn"], ds.X, ds.y)
+
+
+def test_fit_checks_seed_clip_norm_and_scheduler_before_training():
+    model, loss_fn, opt, ds = _tiny_problem()
+    before = [p.copy() for p in model.parameters()]
+
+    def fit(**kwargs):
+        return training.fit(model, loss_fn, opt, ds.X, ds.y, epochs=1, batch_size=4,
+                            progress=False, **kwargs)  # fmt: skip
+
+    # numpy said "expected non-negative integer" without naming the argument
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer.*got -1"):
+        fit(seed=-1)
+    with pytest.raises(TypeError, match="seed must be"):
+        fit(seed=1.5)
+    # the message names fit's clip_norm, not clip_grad_norm_'s max_norm
+    for bad in (np.nan, -1.0):
+        with pytest.raises(ValueError, match=f"Invalid clip_norm: {bad}"):
+            fit(clip_norm=bad)
+    # a scheduler factory (trajectory.run's form) or anything without step(): refused at once
+    for bad in (lambda o: schedules.StepLR(o, step_size=1), object()):
+        with pytest.raises(TypeError, match="scheduler must be an nnopt_lib.schedules"):
+            fit(scheduler=bad)
+    for p, q in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, q)
+    assert fit(seed=np.random.default_rng(3), clip_norm=np.inf).steps == 3

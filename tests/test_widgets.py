@@ -24,6 +24,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from nnopt_lib import optim, surfaces, widgets  # noqa: E402
+from nnopt_lib.optim import presets  # noqa: E402
+from nnopt_lib.widgets.controls import move_slider_window, readable_step  # noqa: E402
 
 # Small runs keep the file fast; the behaviour does not depend on the length.
 STEPS = 60
@@ -190,6 +192,34 @@ def test_checkboxes_value_is_the_tuple_of_ticked_options():
         widgets.checkboxes(["sgd"], value=["lbfgs"], description="opt")
 
 
+def test_move_slider_window_moves_to_a_disjoint_window():
+    """From (-2, 2) to (3, 5): setting min first would make min > max, which ipywidgets
+    refuses; the helper widens first and narrows last."""
+    control = widgets.slider(-2, 2, step=0.02, value=-1.0, description="start x")
+    seen = []
+    control.observe(lambda change: seen.append(change["new"]), names="value")
+    move_slider_window(control, (3.0, 5.0), 4.0)
+    assert (control.min, control.max, control.value) == (3.0, 5.0, 4.0)
+    assert control.step == readable_step((3.0, 5.0)) == 0.01
+    assert seen == [4.0]  # one value change: the slider never clamped on the way
+    assert readable_step((-1.0, 4.5)) == 0.03  # 5.5 / 200 rounded to one significant digit
+
+
+# ---------------------------------------------------------------------------- the package
+
+
+def test_the_package_re_exports_its_public_names_from_one_module_each():
+    assert widgets.PRESETS is presets.PRESETS  # the presets live with the optimizers
+    homes = {"controls": ["CheckboxGroup", "checkboxes", "dropdown", "int_slider",
+                          "log_slider", "slider"],
+             "explorer": ["Explorer", "explore"],
+             "trajectory_explorer": ["TrajectoryExplorer"]}
+    for module, names in homes.items():
+        for name in names:
+            assert getattr(widgets, name).__module__ == f"nnopt_lib.widgets.{module}", name
+    assert sorted(widgets.__all__) == sorted(["PRESETS", *sum(homes.values(), [])])
+
+
 # ---------------------------------------------------------------------------- TrajectoryExplorer
 
 
@@ -298,9 +328,9 @@ def test_custom_optimizers_dict_gets_the_slider_lr():
                     "fixed-lr SGD": (optim.SGD, {"lr": 0.1}),
                     "ema": (optim.EMAMomentum, lambda lr, beta: {"lr": 10 * lr, "beta": beta})})
     runs = explorer.trajectories()
-    assert runs["heavy ball"].lrs[0] == 0.01
-    assert runs["fixed-lr SGD"].lrs[0] == 0.1  # a fixed lr in the options wins
-    assert runs["ema"].lrs[0] == pytest.approx(0.1)
+    assert runs["heavy ball"].lr[0] == 0.01
+    assert runs["fixed-lr SGD"].lr[0] == 0.1  # a fixed lr in the options wins
+    assert runs["ema"].lr[0] == pytest.approx(0.1)
 
 
 def test_bad_arguments_fail_loudly():

@@ -90,10 +90,8 @@ def html_export(out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     items, exported = [], []
-    for lesson in LESSONS:
+    for lesson in filter(lambda lesson: lesson.ready, LESSONS):
         notebook = ROOT / "notebooks" / lesson.filename
-        if not notebook.exists():
-            continue
         subprocess.run(
             [
                 sys.executable,
