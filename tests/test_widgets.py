@@ -88,6 +88,21 @@ def test_explore_draws_once_and_redraws_in_place_on_change():
     assert repr(explorer) == "Explorer(lr=2.0, beta=1.0)"
 
 
+def test_the_displayed_output_carries_a_static_image_of_the_current_figure():
+    """Where widgets can't render (GitHub, nbviewer, a handout), the saved output still shows
+    the figure: the display bundle has the widget view AND a PNG of the figure as it is now."""
+    explorer, _ = simple_explorer([])
+    data = explorer._repr_mimebundle_()
+    data = data[0] if isinstance(data, tuple) else data
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert base64.b64decode(data["image/png"]) == shown_png(explorer)
+    explorer.controls["lr"].value = 3.0
+    data = explorer._repr_mimebundle_()
+    data = data[0] if isinstance(data, tuple) else data
+    assert base64.b64decode(data["image/png"]) == shown_png(explorer)  # the current figure
+    assert data["text/plain"].startswith("Explorer(lr=3.0")
+
+
 def test_hold_batches_several_changes_into_one_redraw():
     calls = []
     explorer, _ = simple_explorer(calls)

@@ -132,6 +132,7 @@ class Explorer:
         self._layout_frozen = False
         self._background = None  # Agg bitmap of the static part (subclasses that blit)
         self._background_key: Any = None
+        self._png: bytes | None = None  # the last image sent (inline backend), for fallbacks
         number = getattr(figure, "number", None)  # None for a Figure made without pyplot
         if not self._interactive and number is not None and plt.fignum_exists(number):
             # Drop it from pyplot so the inline backend does not show it a second time at
@@ -250,13 +251,18 @@ class Explorer:
         if self._interactive:
             self.figure.canvas.draw_idle()
         else:
+            self._png = self.render_png()
             # One assignment = clear + display, so the image never flickers to empty.
-            self.output.outputs = (_png_output(self.render_png(), self.figure),)
+            self.output.outputs = (_png_output(self._png, self.figure),)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle = self.box._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
-        # what a text-only front end (or a stored notebook's plain-text view) shows
+        # Fallbacks for front ends without a live kernel or widget support (GitHub, nbviewer,
+        # a stored notebook): the figure as it is now, and a line of text. JupyterLab ranks
+        # the widget view above both, so a live notebook still shows the sliders.
+        png = self._png if self._png is not None else self.render_png()
+        data["image/png"] = base64.b64encode(png).decode("ascii")
         data["text/plain"] = repr(self) + (f"\n{self.status}" if self.status else "")
         return bundle
 
