@@ -194,6 +194,14 @@ def test_control_makers_build_the_right_widgets():
         widgets.log_slider(0, 1, value=0.5, description="lr")
 
 
+def test_slider_readout_shows_the_digits_of_its_step():
+    assert widgets.slider(0.9, 0.999, step=0.001, value=0.999,
+                          description="β₂").readout_format == ".3f"
+    assert widgets.slider(0, 1, step=0.25, value=0.5, description="p").readout_format == ".2f"
+    assert widgets.slider(0, 10, step=1.0, value=2, description="k").readout_format == ".0f"
+    assert widgets.slider(0, 1, step=0.05, value=0.5, description="β").readout_format == ".2f"
+
+
 def test_checkboxes_value_is_the_tuple_of_ticked_options():
     group = widgets.checkboxes(["sgd", "adam", "rmsprop"], value=["adam"], description="opt")
     seen = []

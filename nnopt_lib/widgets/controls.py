@@ -8,6 +8,7 @@ are longer than ipywidgets' default label column.
 
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -29,12 +30,23 @@ __all__ = [
 _STYLE = {"description_width": "initial"}
 
 
+def _decimals(number: float) -> int:
+    """Digits after the decimal point in the shortest repr of ``number`` (0.25 -> 2)."""
+    exponent = decimal.Decimal(repr(float(number))).normalize().as_tuple().exponent
+    return max(0, -int(exponent))
+
+
 def slider(lo: float, hi: float, *, step: float, value: float, description: str
            ) -> ipywidgets.FloatSlider:
-    """A float slider from ``lo`` to ``hi``."""
+    """A float slider from ``lo`` to ``hi``.
+
+    The readout shows as many decimals as the step and the ends have, so β₂ = 0.999 on a
+    0.001 grid reads "0.999", not ipywidgets' default "1.00".
+    """
+    places = max(_decimals(step), _decimals(lo), _decimals(hi))
     return ipywidgets.FloatSlider(min=lo, max=hi, step=step, value=value,
-                                  description=description, continuous_update=False,
-                                  style=_STYLE)
+                                  description=description, readout_format=f".{places}f",
+                                  continuous_update=False, style=_STYLE)
 
 
 def int_slider(lo: int, hi: int, *, step: int = 1, value: int, description: str
