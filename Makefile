@@ -9,14 +9,15 @@ STAMP  := $(VENV)/.installed
 # JupyterLab refuses to start as root unless told it may.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test test-notorch html clean-notebooks lint benchmarks crosscheck clean
+.PHONY: lab test test-notorch test-browser-course html clean-notebooks lint benchmarks crosscheck clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml binder/overrides.json binder/jupyter_server_config.json
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "nnopt needs Python 3.11 or newer, found " + sys.version.split()[0]'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	binder/install_jupyter_settings.sh $(VENV)
 	touch $@
 
 # Served from the repository root (so the library's source is one click away), opened on the welcome notebook.
@@ -36,6 +37,11 @@ NO_TORCH := PYTHONPATH=$(CURDIR)/tools/torch_blocked
 test-notorch: $(STAMP)
 	$(NO_TORCH) $(BIN)/python -c 'from nnopt_lib import crosscheck; assert crosscheck.import_torch() is None'
 	$(NO_TORCH) $(BIN)/python -m pytest notebooks
+
+# Every lesson, one after another, in one JupyterLab session in headless chromium: the server
+# and its kernels must stay under 1.5 GB (Binder's limit is 2 GB). Needs chromium; a few minutes.
+test-browser-course: $(STAMP)
+	NNOPT_BROWSER_COURSE=1 $(BIN)/python -m pytest -s tests/test_browser_course.py
 
 crosscheck: $(STAMP)
 	$(BIN)/python -m nnopt_lib.crosscheck

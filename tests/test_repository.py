@@ -36,10 +36,16 @@ RUNTIME = {
     "jupyterlab",
     "ipykernel",
     "nbconvert",
+    "mnist1d",
+    "scipy",
+    "requests",
 }
 # PyPI name -> conda-forge name, where they differ.
 CONDA_NAME = {"torch": "pytorch"}
 BINDER_NAME = {"torch": "pytorch-cpu"}
+# Not on conda-forge: both environment.yml files install these through their pip section,
+# pinned as in requirements.txt (their own dependencies are conda packages there).
+PIP_ONLY = {"mnist1d"}
 
 
 def pinned_requirements() -> dict[str, str]:
@@ -69,10 +75,26 @@ def test_requirements_pin_torch_to_the_local_cpu_wheel_version():
     assert pinned_requirements()["torch"] == "2.13.0"
 
 
+def check_pip_only(pip_section: list, pins: dict[str, str], where: str) -> None:
+    """Each PIP_ONLY package is in the pip section at its pin (and nothing else is but
+    ``-e .``, so conda, not pip, provides every other package)."""
+    lines = [line for line in pip_section if not line.startswith("-e ")]
+    assert sorted(lines) == sorted(f"{name}=={pins[name]}" for name in PIP_ONLY), (
+        f"{where}: the pip section must hold exactly "
+        + ", ".join(f"{name}=={pins[name]}" for name in sorted(PIP_ONLY))
+        + f"; it has {lines}"
+    )
+
+
 def test_environment_yml_has_every_pin_at_the_same_version():
     versions, pip_section = conda_dependencies(ROOT / "environment.yml")
     assert versions["python"] == "3.11"
-    for name, version in pinned_requirements().items():
+    pins = pinned_requirements()
+    check_pip_only(pip_section, pins, "environment.yml")
+    for name, version in pins.items():
+        if name in PIP_ONLY:
+            assert name not in versions, f"environment.yml: {name} comes from pip, not conda"
+            continue
         conda = CONDA_NAME.get(name, name)
         assert versions.get(conda) == version, (
             f"environment.yml: {conda}={versions.get(conda)}, pin {version}"
@@ -86,10 +108,15 @@ def test_environment_yml_has_every_pin_at_the_same_version():
 
 
 def test_binder_has_the_runtime_pins_and_a_cpu_torch():
-    versions, _ = conda_dependencies(ROOT / "binder" / "environment.yml")
+    versions, pip_section = conda_dependencies(ROOT / "binder" / "environment.yml")
     assert versions["python"] == "3.11"
     pins = pinned_requirements()
-    for name in RUNTIME:
+    # postBuild installs nnopt_lib itself (with --no-deps), so no "-e ." here
+    assert not any(line.startswith("-e ") for line in pip_section)
+    check_pip_only(pip_section, pins, "binder/environment.yml")
+    for line in pip_section:
+        Requirement(line)
+    for name in RUNTIME - PIP_ONLY:
         conda = BINDER_NAME.get(name, name)
         assert versions.get(conda) == pins[name], (
             f"binder: {conda}={versions.get(conda)}, pin {pins[name]}"
@@ -106,6 +133,28 @@ def test_binder_scripts():
         path = ROOT / "binder" / script
         assert path.stat().st_mode & 0o111, f"binder/{script} must be executable"
         subprocess.run(["bash", "-n", str(path)], check=True)
+
+
+def test_jupyter_settings_shut_down_closed_kernels_and_cull_idle_ones(tmp_path):
+    """Binder's 2 GB must hold a whole course: the install script (run by binder/postBuild
+    and `make lab`) makes closing a notebook shut its kernel down and culls idle kernels,
+    keeping whatever server settings the environment already had."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").symlink_to(sys.executable)
+    existing = tmp_path / "etc" / "jupyter" / "jupyter_server_config.json"
+    existing.parent.mkdir(parents=True)
+    existing.write_text(json.dumps({"ServerApp": {"port": 9999}}))
+    script = ROOT / "binder" / "install_jupyter_settings.sh"
+    subprocess.run([str(script), str(tmp_path)], check=True)
+    overrides = json.loads(
+        (tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.json").read_text())
+    assert overrides["@jupyterlab/notebook-extension:tracker"]["kernelShutdown"] is True
+    server = json.loads(existing.read_text())
+    assert server["ServerApp"] == {"port": 9999}
+    assert server["MappingKernelManager"]["cull_idle_timeout"] > 0
+    assert server["MappingKernelManager"]["cull_connected"] is False
+    assert "install_jupyter_settings.sh" in (ROOT / "binder" / "postBuild").read_text()
+    assert "install_jupyter_settings.sh" in (ROOT / "Makefile").read_text()
 
 
 def test_pyproject_ranges_admit_the_pins():
