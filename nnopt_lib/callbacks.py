@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from nnopt_lib import checks
+from nnopt_lib import checks, regularization
 from nnopt_lib.history import History
 
 __all__ = [
@@ -213,7 +213,9 @@ class WeightPenalty(Callback):
         \text{penalty} = \lambda_1 \sum |w| + \frac{\lambda_2}{2} \sum w^2, \qquad
         g \leftarrow g + \lambda_1 \operatorname{sign}(w) + \lambda_2 w
 
-    for every ``w`` in ``params`` (default: all of ``model.parameters()``). The gradient term
+    for every ``w`` in ``params`` (default: all of ``model.parameters()``), computed by
+    :mod:`nnopt_lib.regularization` (``l1_penalty``, ``l2_penalty`` and their gradients;
+    ``regularization.decay_flags`` tells which parameters practitioners spare). The gradient term
     goes in before clipping and the update; the penalty is added to the recorded loss (the
     validation loss stays the plain ``loss_fn``). With ``l2`` only, plain SGD gives exactly
     ``SGD(weight_decay=l2)`` -- which is why the L2 term carries the ½. To spare the biases:
@@ -251,11 +253,11 @@ class WeightPenalty(Callback):
             w = params[i]
             grad = state.grads[i]
             if self.l1:
-                penalty += self.l1 * float(np.abs(w).sum())
-                grad = grad + self.l1 * np.sign(w)
+                penalty += self.l1 * regularization.l1_penalty(w)
+                grad = grad + self.l1 * regularization.l1_penalty_grad(w)[0]
             if self.l2:
-                penalty += 0.5 * self.l2 * float(np.vdot(w, w))
-                grad = grad + self.l2 * w
+                penalty += self.l2 * regularization.l2_penalty(w)
+                grad = grad + self.l2 * regularization.l2_penalty_grad(w)[0]
             state.grads[i] = grad
         state.loss += penalty
 

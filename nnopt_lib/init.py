@@ -24,6 +24,20 @@ Formulas (``gain`` from :func:`calculate_gain`):
 Note: He initialisation is *not* ``sqrt(2 / (n_in + n_out))`` -- that mixes the Xavier
 denominator with the He numerator.
 
+Two more, which fix something other than the variance:
+
+* Orthogonal (Saxe, McClelland & Ganguli 2014, "Exact solutions to the nonlinear dynamics of
+  learning in deep linear neural networks"): ``W`` with orthonormal rows or columns, times
+  ``gain``. Every singular value is ``gain``, so a deep *linear* network of square such
+  layers (gain 1) keeps the norm of every input direction exactly, where i.i.d. weights keep
+  it only on average: the product of many random matrices has a few huge and many tiny
+  singular values.
+* Truncated normal: ``N(mean, std^2)`` restricted to ``[a, b]`` (no rare huge weights).
+  In torch, as here, ``a`` and ``b`` are *absolute* bounds, not numbers of standard
+  deviations: ``trunc_normal_(w, std=0.02)`` keeps the default ``[-2, 2]``, 100 standard
+  deviations wide, which truncates nothing. Pass ``a=-2 * std, b=2 * std`` for the usual
+  two-sigma cut.
+
 Every initialiser takes an explicit ``rng: numpy.random.Generator`` so that results are
 reproducible, fills the array in place and returns it (like torch's trailing-underscore
 functions). Bad input is refused as torch refuses it: an integer or boolean array cannot hold
@@ -49,6 +63,8 @@ __all__ = [
     "xavier_normal_",
     "kaiming_uniform_",
     "kaiming_normal_",
+    "orthogonal_",
+    "trunc_normal_",
     "zeros_",
 ]
 
@@ -247,6 +263,143 @@ def kaiming_normal_(
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     _fill_normal(array, std, rng, function="kaiming_normal_", argument=f"a={a}",
                  allowed=_SLOPE_ALLOWED)
+    return array
+
+
+def orthogonal_(array: np.ndarray, gain: float = 1, *, rng: np.random.Generator) -> np.ndarray:
+    """Fill ``array`` with a (semi-)orthogonal matrix times ``gain``, in place (Saxe et al.
+    2014; torch's ``orthogonal_``).
+
+    The array is seen as a ``rows x cols`` matrix with ``rows = array.shape[0]`` and the
+    other axes flattened, as torch does for a convolution kernel. A matrix ``A`` of standard
+    normal samples, transposed if it is wide, is factored ``A = Q R`` (QR decomposition) and
+    each column of ``Q`` is multiplied by the sign of ``R``'s diagonal entry: without that
+    fix the QR routine's sign convention would bias the result, with it ``Q`` is uniformly
+    (Haar) distributed (Mezzadri 2007, "How to generate random matrices from the classical
+    compact groups"). Then:
+
+    * tall or square (``rows >= cols``): orthonormal columns, ``W^T W = gain^2 I``;
+    * wide (``rows < cols``): orthonormal rows, ``W W^T = gain^2 I``.
+
+    ``array`` needs at least two dimensions (``ValueError``, as torch); a zero-element array
+    is left as it is. The factorisation runs in float64 and the result is rounded to the
+    array's dtype (numpy has no float16 QR). ``gain`` must be a finite real number
+    (``RuntimeError`` naming it otherwise; torch would fill NaN or inf without a word); a
+    negative gain is accepted, as in torch: ``-Q`` is orthogonal too.
+    """
+    _require_float_array(array, "orthogonal_")
+    checks.generator(rng)
+    if array.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if array.size == 0:
+        return array  # torch: a no-op, without a warning
+    if not isinstance(gain, int | float | np.integer | np.floating) or isinstance(gain, bool):
+        raise TypeError(f"orthogonal_: gain must be a number, got {type(gain).__name__} "
+                        f"{gain!r}")
+    if not math.isfinite(gain):
+        raise RuntimeError(f"orthogonal_: gain={gain} is not finite; gain must be a finite "
+                           "number, usually 1 or calculate_gain(nonlinearity)")
+    rows = array.shape[0]
+    cols = array.size // rows
+    samples = rng.standard_normal((rows, cols))
+    wide = rows < cols
+    q, r = np.linalg.qr(samples.T if wide else samples)  # reduced: q is tall, r square
+    # the sign fix; where(..., 1) rather than sign(): a zero on the diagonal (probability
+    # zero) must not zero a whole column
+    q *= np.where(np.diag(r) < 0, -1.0, 1.0)
+    array[...] = (gain * (q.T if wide else q)).reshape(array.shape)
+    return array
+
+
+def _normal_cdf(z: float) -> float:
+    """``Phi(z)``, the standard normal CDF; ``erfc`` keeps its accuracy in the lower tail."""
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+def _bounds_in_dtype(a: float, b: float, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest and largest numbers of ``dtype`` inside ``[a, b]``: a sample rounded to
+    a low-precision dtype must not land just outside the bounds."""
+    low, high = np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)
+    # float(): compared with a Python float, a float16 would round the float to float16 first
+    if float(low) < a:
+        low = np.nextafter(low, np.asarray(np.inf, dtype=dtype))
+    if float(high) > b:
+        high = np.nextafter(high, np.asarray(-np.inf, dtype=dtype))
+    return low, high
+
+
+def trunc_normal_(array: np.ndarray, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, *, rng: np.random.Generator) -> np.ndarray:
+    """Fill ``array`` with samples of ``N(mean, std^2)`` truncated to ``[a, b]``, in place.
+
+    The truncated normal has the density of ``N(mean, std^2)`` on ``[a, b]``, renormalised
+    by ``P = Phi(beta) - Phi(alpha)`` with ``alpha = (a - mean) / std`` and
+    ``beta = (b - mean) / std``, and zero outside. Its mean and variance, with the standard
+    normal density ``phi``::
+
+        mean + std * (phi(alpha) - phi(beta)) / P
+        std^2 * (1 + (alpha phi(alpha) - beta phi(beta)) / P
+                   - ((phi(alpha) - phi(beta)) / P)^2)
+
+    ``a`` and ``b`` are *absolute* bounds, as in torch -- not multiples of ``std``.
+
+    Sampling is exact rejection, as in torch 2.13: where ``[a, b]`` holds most of the normal
+    (``P > 0.3``), draw from ``N(mean, std^2)`` and redraw what falls outside; otherwise
+    propose uniformly on ``[a, b]`` and accept with probability
+    ``density(x) / density(mode)``, ``mode`` being the point of ``[a, b]`` closest to
+    ``mean``. Unlike torch, the uniform proposals are restricted to where that ratio is
+    above ``exp(-40)``, which keeps a wide, far-out ``[a, b]`` fast (accepting a proposal
+    beyond would take a uniform number below ``exp(-40)``: exactly 0, a one-in-2^53
+    event); and no warning is given for a ``mean`` far from ``[a, b]``, where torch warns
+    that the distribution "may be incorrect" (the method stays exact there).
+
+    Checks: ``std`` a finite number > 0 and ``mean``, ``a``, ``b`` finite (``ValueError``;
+    torch divides by ``std = 0``); ``a > b`` raises ``RuntimeError``, as torch's sampler
+    does (``a == b`` fills ``a``). Samples are drawn in float64 and rounded to the array's
+    dtype, staying within ``[a, b]`` after rounding.
+    """
+    _require_float_array(array, "trunc_normal_")
+    checks.generator(rng)
+    mean, std, a, b = (checks.real(name, value) for name, value in
+                       (("mean", mean), ("std", std), ("a", a), ("b", b)))
+    if not std > 0:
+        raise ValueError(f"trunc_normal_: std must be > 0, got {std}")
+    if a > b:
+        raise RuntimeError(f"trunc_normal_: the bounds must satisfy a <= b, got a={a} > b={b}")
+    if array.size == 0:
+        return array
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    # P from the tail that keeps its digits: Phi(-alpha) - Phi(-beta) when both are > 0
+    mass = (_normal_cdf(-alpha) - _normal_cdf(-beta) if alpha > 0
+            else _normal_cdf(beta) - _normal_cdf(alpha))
+    n = array.size
+    if mass > 0.3:
+        samples = rng.normal(mean, std, size=n)
+        outside = (samples < a) | (samples > b)
+        while outside.any():  # each round keeps at least 30% of what is left: few rounds
+            samples[outside] = rng.normal(mean, std, size=int(outside.sum()))
+            outside = (samples < a) | (samples > b)
+    else:
+        mode = max(a, min(mean, b))
+        z_mode = (mode - mean) / std
+        # beyond this distance from the mean the density ratio is below exp(-40)
+        reach = std * math.sqrt(z_mode**2 + 80.0)
+        low, high = max(a, mean - reach), min(b, mean + reach)
+
+        def propose(count: int) -> tuple[np.ndarray, np.ndarray]:
+            x = rng.uniform(low, high, size=count)
+            log_ratio = -0.5 * (((x - mean) / std) ** 2 - z_mode**2)
+            return x, rng.random(count) < np.exp(log_ratio)
+
+        samples, accepted = propose(n)
+        while not accepted.all():
+            pending = ~accepted
+            x, ok = propose(int(pending.sum()))
+            samples[np.flatnonzero(pending)[ok]] = x[ok]
+            accepted[pending] = ok
+    low_bound, high_bound = _bounds_in_dtype(a, b, array.dtype)
+    array[...] = np.clip(samples.reshape(array.shape).astype(array.dtype), low_bound,
+                         high_bound)
     return array
 
 

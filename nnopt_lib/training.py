@@ -109,14 +109,17 @@ def _check_protocol(name: str, value: Any) -> None:
 def evaluate(model: Any, loss_fn: Any, X: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
     """``(loss, accuracy)`` of ``model`` on ``(X, y)`` in eval mode. The accuracy is ``None``
     unless ``y`` holds integer class labels of shape ``(N,)`` and the output has shape
-    ``(N, C)`` (cross-entropy, NLL, any classifier). The model's train/eval mode is restored."""
+    ``(N, C)`` (cross-entropy, NLL, any classifier). The model's train/eval mode is restored.
+    A model on its way to diverging gives an inf or NaN loss here, never a warning (as in
+    :func:`fit`)."""
     _check_protocol("model", model)
     _check_protocol("loss_fn", loss_fn)
     was_training = model.training
     model.eval()
     try:
-        out = model.forward(X)
-        loss = float(loss_fn.forward(out, y))
+        with np.errstate(all="ignore"):
+            out = model.forward(X)
+            loss = float(loss_fn.forward(out, y))
         y = np.asarray(y)
         acc = accuracy(out, y) if _are_class_labels(y) and np.ndim(out) == 2 else None
     finally:

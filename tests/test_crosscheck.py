@@ -4,6 +4,7 @@ deliberately wrong one (a check that cannot fail proves nothing)."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import os
 import re
@@ -16,8 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from nnopt_lib import clip, crosscheck, losses, nn, optim, schedules, surfaces
-from nnopt_lib.crosscheck import matrix, state_dicts
+from nnopt_lib import clip, crosscheck, init, losses, nn, optim, schedules, surfaces
+from nnopt_lib.crosscheck import initialisers, matrix, state_dicts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -336,6 +337,144 @@ def test_a_wrong_backward_pass_is_caught(monkeypatch):
     assert result.worst == 1  # the output matches; the input gradient (item 1) does not
 
 
+# ---------------------------------------------------------------------------- initialisers
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_initialiser_group_passes(dtype):
+    name, cases = matrix._init_group(dtype)
+    assert name == "initialisers" and len(cases) == len(crosscheck.INIT_CASES)
+    assert "initialisers" in dict(matrix._groups(dtype))
+    for case in cases:
+        case().assert_ok()
+
+
+def test_the_initialiser_cases_cover_every_initialiser_and_option():
+    cases = crosscheck.INIT_CASES
+    assert {name for name, _ in cases} == set(crosscheck.INITIALISERS) == {
+        *init.__all__, "_calculate_fan_in_and_fan_out"}
+    for name in ("xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+                 "trunc_normal_"):  # defaults, on a Linear and on a conv-shaped weight
+        assert (name, {"shape": matrix.INIT_LINEAR}) in cases
+        assert name == "trunc_normal_" or any(  # its fans play no part
+            n == name and k["shape"] == (16, 8, 3, 3) for n, k in cases)
+    kaiming = [k.get("options", {}) for n, k in cases if n.startswith("kaiming")]
+    assert {"mode": "fan_out"} in kaiming and {"nonlinearity": "relu"} in kaiming
+    assert {"a": 0.2, "nonlinearity": "leaky_relu"} in kaiming
+    assert {len(k["shape"]) for n, k in cases if n == "_calculate_fan_in_and_fan_out"} == {
+        2, 3, 4, 5}
+    orthogonal = [(k["shape"], k.get("options"), k.get("check")) for n, k in cases
+                  if n == "orthogonal_"]
+    assert ((8, 4), {"gain": 2.0}, None) in orthogonal  # tall
+    assert ((4, 8), {"gain": 2.0}, None) in orthogonal  # wide
+    assert {check for *_, check in orthogonal} == {None, "distribution"}
+    bounds = [k["options"] for n, k in cases if n == "trunc_normal_" and "options" in k]
+    assert {"std": 0.02, "a": -0.04, "b": 0.04} in bounds and len(bounds) >= 4
+    # the gain table is torch's own list of nonlinearities, plus leaky_relu's slopes and selu
+    gains = crosscheck.compare_init("calculate_gain").assert_ok()
+    assert {"selu", "leaky_relu", "leaky_relu(param=0.2)", "conv_transpose3d"} <= set(
+        gains.labels)
+
+
+def _times(factor, original):
+    def wrong(array, *args, rng, **kwargs):
+        original(array, *args, rng=rng, **kwargs)
+        array *= factor
+        return array
+    return wrong
+
+
+def test_an_initialiser_with_the_wrong_std_fails(monkeypatch):
+    monkeypatch.setattr(init, "kaiming_normal_", _times(1.1, init.kaiming_normal_))
+    result = crosscheck.compare_init("kaiming_normal_", shape=(64, 32),
+                                     options={"mode": "fan_out"})
+    assert not result.passed
+    # both items fail: the CDFs differ, and the std is 10% off, ten times the tolerance
+    assert result.per_step[0] > result.tolerance and result.per_step[1] > 5 * result.tolerance
+    np.testing.assert_allclose(result.ours[1], 1.1, rtol=0.02)  # our std / the exact one
+    np.testing.assert_allclose(result.theirs[1], 1.0, rtol=0.02)  # torch's
+    with pytest.raises(AssertionError, match=r"item 1 \(std / exact std"):
+        result.assert_ok()
+    # 3% off: too little for the KS test at this sample size, but not for the std check
+    monkeypatch.setattr(init, "xavier_normal_", _times(0.97, init.xavier_normal_))
+    result = crosscheck.compare_init("xavier_normal_", shape=(64, 32))
+    assert result.per_step[0] <= result.tolerance < result.per_step[1]
+
+
+def test_trunc_normal_with_bounds_in_stds_fails(monkeypatch):
+    # the common misreading: a and b as multiples of std, not absolute bounds
+    original = init.trunc_normal_
+
+    def relative(array, mean=0.0, std=1.0, a=-2.0, b=2.0, *, rng):
+        return original(array, mean, std, mean + a * std, mean + b * std, rng=rng)
+
+    monkeypatch.setattr(init, "trunc_normal_", relative)
+    assert crosscheck.compare_init("trunc_normal_", shape=(64, 32)).passed  # std 1: same
+    result = crosscheck.compare_init("trunc_normal_", shape=(64, 32), options={"std": 0.02})
+    assert not result.passed and result.per_step[1] > result.tolerance  # cut at 2 std
+
+
+def test_orthogonal_without_the_sign_fix_passes_exact_but_fails_in_distribution(monkeypatch):
+    def unsigned(array, gain=1, *, rng):  # QR's Q as it comes: its [0, 0] is never positive
+        rows = array.shape[0]
+        samples = rng.standard_normal((rows, array.size // rows))
+        wide = samples.shape[0] < samples.shape[1]
+        q, _ = np.linalg.qr(samples.T if wide else samples)
+        array[...] = (gain * (q.T if wide else q)).reshape(array.shape)
+        return array
+
+    monkeypatch.setattr(init, "orthogonal_", unsigned)
+    crosscheck.compare_init("orthogonal_", shape=(4, 3), options={"gain": 2.0}).assert_ok()
+    result = crosscheck.compare_init("orthogonal_", shape=(4, 3), check="distribution")
+    assert not result.passed and result.per_step[0] > 4 * result.tolerance
+
+
+def test_a_wrong_gain_or_fan_fails_exactly(monkeypatch):
+    original = init.calculate_gain
+    monkeypatch.setattr(init, "calculate_gain", lambda nonlinearity, param=None: (
+        math.sqrt(2.0 / 1.01) if nonlinearity == "leaky_relu" and param is None
+        else original(nonlinearity, param)))  # slope 0.1 for 0.01
+    result = crosscheck.compare_init("calculate_gain")
+    assert not result.passed and result.labels[result.worst] == "leaky_relu"
+    monkeypatch.setattr(init, "_calculate_fan_in_and_fan_out",
+                        lambda array: (array.shape[1], array.shape[0]))  # kernel forgotten
+    assert crosscheck.compare_init("_calculate_fan_in_and_fan_out", shape=(5, 3)).passed
+    assert not crosscheck.compare_init("_calculate_fan_in_and_fan_out",
+                                       shape=(16, 8, 3, 3)).passed
+    monkeypatch.setattr(init, "zeros_", lambda array: array)
+    assert not crosscheck.compare_init("zeros_", shape=(3, 2)).passed
+
+
+def test_the_statistics_are_the_textbook_ones():
+    stats = pytest.importorskip("scipy.stats")
+    special = pytest.importorskip("scipy.special")
+    result = crosscheck.compare_init("xavier_normal_", shape=(30, 20), samples=3000, seed=3)
+    ours, theirs = result.final
+    assert len(ours) == len(theirs) == 3000
+    assert result.per_step[0] == pytest.approx(stats.ks_2samp(ours, theirs).statistic,
+                                               abs=1e-15)
+    # c(alpha) * sqrt(2 / n) against the quantile of Kolmogorov's limit distribution
+    assert result.tolerance == pytest.approx(special.kolmogi(1e-3) * math.sqrt(2 / 3000),
+                                             rel=1e-3)
+    for mean, std, a, b in [(0.0, 1.0, -2.0, 2.0), (1.0, 0.5, 0.25, 2.0), (0.0, 1.0, 1.5, 3.0),
+                            (0.5, 2.0, -1.0, 0.0)]:
+        exact = stats.truncnorm((a - mean) / std, (b - mean) / std, loc=mean, scale=std)
+        m, v, _, excess = exact.stats(moments="mvsk")
+        np.testing.assert_allclose(initialisers.truncated_normal_moments(mean, std, a, b),
+                                   (m, math.sqrt(v), excess + 3), rtol=1e-9)
+
+
+def test_compare_init_refuses_what_it_cannot_check():
+    with pytest.raises(ValueError, match="Unknown initialiser"):
+        crosscheck.compare_init("he_normal_", shape=(3, 2))
+    with pytest.raises(ValueError, match="needs the weight's shape"):
+        crosscheck.compare_init("xavier_normal_")
+    with pytest.raises(ValueError, match="can be compared 'distribution', not 'exact'"):
+        crosscheck.compare_init("kaiming_normal_", shape=(3, 2), check="exact")
+    with pytest.raises(ValueError, match="nothing random"):
+        crosscheck.compare_init("xavier_normal_", shape=(3, 2), options={"gain": 0.0})
+
+
 # ---------------------------------------------------------------------------- the matrix
 
 
@@ -395,7 +534,10 @@ def test_torch_twin_copies_every_layer_and_weight():
     model = nn.Sequential(
         nn.Linear(5, 8, rng=rng), nn.BatchNorm1d(8), nn.LeakyReLU(0.2), nn.Linear(8, 8, rng=rng),
         nn.ELU(0.5), nn.GELU(), nn.Linear(8, 6, bias=False, rng=rng), nn.Sigmoid(), nn.Tanh(),
-        nn.Dropout(0.3, rng=rng), nn.ReLU(),
+        nn.Dropout(0.3, rng=rng), nn.ReLU(), nn.LayerNorm(6, bias=False), nn.SiLU(),
+        nn.BatchNorm1d(6, affine=False), nn.GELU(approximate="tanh"),
+        nn.BatchNorm1d(6, momentum=None, track_running_stats=False),
+        nn.Softplus(beta=2.0, threshold=1.0), nn.LayerNorm(6, elementwise_affine=False),
     )
     x = rng.normal(size=(16, 5))
     model(x)  # one training step moves BatchNorm's running statistics off their defaults
@@ -404,9 +546,12 @@ def test_torch_twin_copies_every_layer_and_weight():
     assert not twin.training
     expected = model(x)
     got = twin(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
-
-
+    # 25 layers, three normalisations: rounding differences of 1e-16 grow to a few 1e-14
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    for ours, theirs in zip(model, twin, strict=True):  # every setting travelled
+        assert repr(ours).split("(")[0] == repr(theirs).split("(")[0]
+        if not isinstance(ours, nn.Linear | nn.Dropout):
+            assert repr(ours) == repr(theirs)
 
 
 def test_torch_twin_follows_each_layers_mode_and_dtype():
@@ -464,6 +609,40 @@ def test_one_mapping_covers_every_layer_and_loss_and_feeds_the_matrix():
     layer_group = next(cases for group, cases in matrix._groups("float64")
                        if group == "layers")
     assert len(layer_group) == len(crosscheck.LAYER_CASES)
+
+
+def _cases_of(cls):
+    return [(options, mode) for options, mode in crosscheck.LAYER_TWINS[cls].cases]
+
+
+def test_the_matrix_flips_every_switch_of_the_new_layers():
+    # every boolean switch of the normalisation layers off its default, in both modes where
+    # the mode matters; GELU's approximation; Softplus's two numbers; Dropout in training
+    for cls in (nn.BatchNorm1d, nn.LayerNorm):
+        flags = [name for name, p in inspect.signature(cls).parameters.items()
+                 if isinstance(p.default, bool)]
+        for flag in flags:
+            modes = {mode for options, mode in _cases_of(cls) if options.get(flag) is False}
+            assert modes, (cls.__name__, flag)
+    assert {mode for options, mode in _cases_of(nn.BatchNorm1d)
+            if options.get("track_running_stats") is False} == {"train", "eval"}
+    assert any(o.get("momentum", 0.1) is None for o, _ in _cases_of(nn.BatchNorm1d))
+    assert ({"approximate": "tanh"}, "train") in _cases_of(nn.GELU)
+    assert {key for o, _ in _cases_of(nn.Softplus) for key in o} == {"beta", "threshold"}
+    assert {o["p"] for o, mode in _cases_of(nn.Dropout) if mode == "train"} >= {0.0, 0.5, 1.0}
+
+
+def test_dropout_is_compared_with_torchs_own_mask(monkeypatch):
+    result = crosscheck.compare_layer("Dropout", options={"p": 0.5}, mode="train").assert_ok()
+    ours, theirs = result.final
+    assert 0 < ours.mask.mean() < 1  # a real mask: some kept, some dropped
+    original = nn.Dropout.forward
+
+    def forward_ignoring_the_mask(self, x, mask=None):  # draws its own mask instead
+        return original(self, x)
+
+    monkeypatch.setattr(nn.Dropout, "forward", forward_ignoring_the_mask)
+    assert not crosscheck.compare_layer("Dropout", options={"p": 0.5}, mode="train").passed
 
 
 def test_layer_buffers_are_compared(monkeypatch):

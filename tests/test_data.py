@@ -1,5 +1,10 @@
 """nnopt_lib.data: shapes, label ranges, determinism, splitting and standardising."""
 
+import random
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -100,6 +105,111 @@ def test_loaders_return_copies():
     first = data.load_digits()
     first.X[0, 0] = -99
     assert data.load_digits().X[0, 0] == 0
+
+
+# --------------------------------------------------------------------------- MNIST-1D
+
+
+def test_load_mnist1d_shapes_dtypes_and_balance():
+    ds = data.load_mnist1d(n_samples=4000, seed=0)
+    assert isinstance(ds, data.Dataset) and ds.name == "mnist1d"
+    assert ds.X.shape == (4000, 40) and ds.X.dtype == np.float64
+    assert ds.y.shape == (4000,) and ds.y.dtype == np.int64
+    assert np.bincount(ds.y).tolist() == [400] * 10  # exactly balanced
+    assert np.all(np.isfinite(ds.X))
+    # standardised over the whole set by the generator
+    assert abs(ds.X.mean()) < 1e-12 and abs(ds.X.std() - 1) < 1e-12
+    assert "Greydanus 2020" in ds.description and "4000" in ds.description
+    # the rows are shuffled, not sorted by digit
+    assert len(set(ds.y[:20].tolist())) > 3
+
+
+def test_load_mnist1d_is_the_packages_own_generator():
+    """Our arrays are exactly make_dataset's, train and test parts put back together."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples, args.seed = 200, 3
+    raw = make_dataset(args)
+    ds = data.load_mnist1d(n_samples=200, seed=3)
+    np.testing.assert_array_equal(ds.X, np.concatenate([raw["x"], raw["x_test"]]))
+    np.testing.assert_array_equal(ds.y, np.concatenate([raw["y"], raw["y_test"]]))
+
+
+def test_load_mnist1d_is_deterministic_per_seed():
+    a = data.load_mnist1d(n_samples=100, seed=1)
+    b = data.load_mnist1d(n_samples=np.int64(100), seed=np.uint32(1))
+    c = data.load_mnist1d(n_samples=100, seed=2)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert not np.array_equal(a.X, c.X)
+    # the cache holds its own arrays: a caller's change does not reach the next caller
+    a.X[0, 0], a.y[0] = 1e6, 99
+    again = data.load_mnist1d(n_samples=100, seed=1)
+    assert again.X[0, 0] != 1e6 and again.y[0] != 99
+    assert again.X.flags.writeable and again.X is not b.X
+
+
+def test_load_mnist1d_leaves_the_global_generators_alone():
+    random.seed(11)
+    np.random.seed(11)  # noqa: NPY002  (the legacy global generator is what is tested)
+    expected = (random.random(), np.random.rand())  # noqa: NPY002
+    random.seed(11)
+    np.random.seed(11)  # noqa: NPY002
+    data.load_mnist1d(n_samples=30, seed=4)  # a key no other test uses: really generated
+    assert (random.random(), np.random.rand()) == expected  # noqa: NPY002
+
+
+def test_load_mnist1d_downloads_nothing(monkeypatch):
+    import mnist1d.data
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load_mnist1d tried to download")
+
+    monkeypatch.setattr(mnist1d.data.requests, "get", refuse)
+    monkeypatch.setattr(mnist1d.data, "get_dataset", refuse)
+    assert data.load_mnist1d(n_samples=20, seed=5).X.shape == (20, 40)
+
+
+def test_load_mnist1d_speed():
+    start = time.perf_counter()
+    data.load_mnist1d(n_samples=1000, seed=6)  # a key no other test uses
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    data.load_mnist1d(n_samples=1000, seed=6)
+    cached = time.perf_counter() - start
+    # 1000 samples take well under a second on one free core; generous for a busy CI
+    assert first < 10, f"generating 1000 samples took {first:.1f} s"
+    assert cached < 0.05, f"a cached load took {cached:.3f} s"
+
+
+def test_importing_data_does_not_import_mnist1d():
+    """mnist1d pulls in scipy and pyplot: only a lesson that loads MNIST-1D pays for them."""
+    script = "import sys, nnopt_lib.data; assert 'mnist1d' not in sys.modules"
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n_samples": 0}, ValueError, r"Invalid n_samples: 0 \(must be an integer >= 10\)"),
+        ({"n_samples": 105}, ValueError, r"Invalid n_samples: 105 \(must be a multiple of 10"),
+        ({"n_samples": 100.0}, TypeError, "n_samples must be an integer"),
+        ({"n_samples": True}, TypeError, "n_samples must be an integer"),
+        ({"seed": -1}, ValueError, r"Invalid seed: -1 \(must be an integer >= 0\)"),
+        ({"seed": 2**32}, ValueError, r"Invalid seed: 4294967296 \(must be an integer < 2\*\*32\)"),
+        ({"seed": 1.0}, TypeError, "seed must be an integer"),
+        ({"seed": None}, TypeError, "seed must be an integer"),
+    ],
+)
+def test_load_mnist1d_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        data.load_mnist1d(**kwargs)
+
+
+def test_load_mnist1d_takes_keywords_only():
+    with pytest.raises(TypeError):
+        data.load_mnist1d(100)
 
 
 def test_train_test_split():

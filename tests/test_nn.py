@@ -70,7 +70,8 @@ def test_linear_rejects_wrong_width():
 
 
 ACTIVATIONS = [(name, options) for name, options, _ in LAYER_CASES
-               if name in ("ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh")]
+               if name in ("ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid",
+                           "Tanh")]
 
 
 def _activation(name, options):
@@ -106,16 +107,20 @@ def test_activation_at_nan_and_infinite_inputs_matches_torch(name, options):
 
 @pytest.mark.parametrize(
     ("make", "name"),
-    [(lambda v: nn.ELU(alpha=v), "alpha"), (lambda v: nn.LeakyReLU(negative_slope=v),
-                                            "negative_slope")],
+    [(lambda v: nn.ELU(alpha=v), "alpha"),
+     (lambda v: nn.LeakyReLU(negative_slope=v), "negative_slope"),
+     (lambda v: nn.Softplus(beta=v), "beta"), (lambda v: nn.Softplus(threshold=v), "threshold")],
 )
 def test_activation_parameters_must_be_numbers_like_torch(make, name):
     for bad in ("1.0", None, np.array([0.5, 0.5])):
         with pytest.raises(TypeError, match=f"{name} must be a number"):
             make(bad)
+    torch_layer = {"alpha": lambda: torch.nn.ELU(alpha="1.0"),
+                   "negative_slope": lambda: torch.nn.LeakyReLU("0.1"),
+                   "beta": lambda: torch.nn.Softplus(beta="1.0"),
+                   "threshold": lambda: torch.nn.Softplus(threshold="1.0")}[name]
     with pytest.raises(TypeError, match=f"argument '{name}'"):
-        (torch.nn.ELU(alpha="1.0") if name == "alpha" else torch.nn.LeakyReLU("0.1"))(
-            torch.ones(2))
+        torch_layer()(torch.ones(2))
     for good in (1, np.float32(0.5), -1.0):  # numbers of any kind, as torch accepts them
         layer = make(good)
         assert type(getattr(layer, name)) is float and getattr(layer, name) == float(good)
@@ -123,10 +128,11 @@ def test_activation_parameters_must_be_numbers_like_torch(make, name):
 
 BACKWARD_BEFORE_FORWARD = {
     "Linear": lambda: nn.Linear(3, 2, rng=np.random.default_rng(0)),
-    **{cls.__name__: cls for cls in (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Sigmoid,
-                                     nn.Tanh, nn.LogSoftmax)},
+    **{cls.__name__: cls for cls in (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU,
+                                     nn.Softplus, nn.Sigmoid, nn.Tanh, nn.LogSoftmax)},
     "Dropout": lambda: nn.Dropout(0.5, rng=np.random.default_rng(0)),
     "BatchNorm1d": lambda: nn.BatchNorm1d(2),
+    "LayerNorm": lambda: nn.LayerNorm(2),
     "Sequential": lambda: nn.Sequential(nn.Linear(3, 2, rng=np.random.default_rng(0)),
                                         nn.ReLU()),
 }
@@ -182,31 +188,54 @@ def _numeric_input_grad(f, x, grad_out, h=1e-6):
     return grad
 
 
-@pytest.mark.parametrize(
-    "make", [lambda: nn.GELU(), lambda: nn.ELU(), lambda: nn.BatchNorm1d(4)], ids=repr
-)
+CENTRAL_DIFFERENCE_LAYERS = {
+    "GELU": lambda: nn.GELU(),
+    "GELU(tanh)": lambda: nn.GELU(approximate="tanh"),
+    "ELU": lambda: nn.ELU(),
+    "SiLU": lambda: nn.SiLU(),
+    "Softplus": lambda: nn.Softplus(),
+    "Softplus(beta=3, threshold=2)": lambda: nn.Softplus(beta=3.0, threshold=2.0),
+    "BatchNorm1d": lambda: nn.BatchNorm1d(4),
+    "BatchNorm1d(affine=False)": lambda: nn.BatchNorm1d(4, affine=False),
+    "BatchNorm1d(untracked, eval)": lambda: nn.BatchNorm1d(4, track_running_stats=False).eval(),
+    "LayerNorm": lambda: nn.LayerNorm(4),
+    "LayerNorm(bias=False)": lambda: nn.LayerNorm(4, bias=False),
+    "LayerNorm(no affine)": lambda: nn.LayerNorm(4, elementwise_affine=False),
+}
+
+
+@pytest.mark.parametrize("make", CENTRAL_DIFFERENCE_LAYERS.values(),
+                         ids=CENTRAL_DIFFERENCE_LAYERS)
 def test_backward_matches_central_differences(make):
+    # the torch-free check of every hand-written backward pass: the derivative itself
     rng = np.random.default_rng(2)
     layer = make()
-    if isinstance(layer, nn.BatchNorm1d):
-        layer.weight[...] = rng.standard_normal(4)
-        layer.bias[...] = rng.standard_normal(4)
+    for array in layer.parameters():  # non-trivial weights, the same in the copy below
+        array[...] = rng.standard_normal(array.shape)
     x = rng.standard_normal((5, 4))
     grad_out = rng.standard_normal((5, 4))
     layer.forward(x)
     analytic = layer.backward(grad_out)
-    numeric = _numeric_input_grad(lambda z: make_like(layer)(z), x, grad_out)
+    numeric = _numeric_input_grad(lambda z: copy.deepcopy(layer).forward(z), x, grad_out)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
 
 
-def make_like(layer):
-    """A forward function with the same parameters that leaves ``layer`` untouched."""
-    if isinstance(layer, nn.BatchNorm1d):
-        twin = nn.BatchNorm1d(layer.num_features)
-        twin.weight[...] = layer.weight
-        twin.bias[...] = layer.bias
-        return twin.forward
-    return type(layer)().forward
+@pytest.mark.parametrize("make", [lambda: nn.BatchNorm1d(4, bias=False), lambda: nn.LayerNorm(4)],
+                         ids=["BatchNorm1d", "LayerNorm"])
+def test_normalisation_weight_gradient_matches_central_differences(make):
+    rng = np.random.default_rng(21)
+    layer = make()
+    x, grad_out = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
+    layer.forward(x)
+    layer.backward(grad_out)
+
+    def f(w):
+        probe = copy.deepcopy(layer)
+        probe.weight[...] = w
+        return probe.forward(x)
+
+    numeric = _numeric_input_grad(f, layer.weight.copy(), grad_out)
+    np.testing.assert_allclose(layer.grad_weight, numeric, rtol=1e-6, atol=1e-7)
 
 
 def test_linear_weight_gradient_matches_central_differences():
@@ -442,6 +471,12 @@ MLP_CASES = [
     (([4, 6, 3], lambda: nn.LeakyReLU(0.2)), {"dropout": 0.5},
      lambda: _twin_mlp(T.Linear(4, 6), T.LeakyReLU(0.2), T.Dropout(0.5), T.Linear(6, 3))),
     (([4, 6, 3], None), {}, lambda: _twin_mlp(T.Linear(4, 6), T.Linear(6, 3))),
+    (([4, 6, 5, 3], "silu"), {"batch_norm": True},
+     lambda: _twin_mlp(T.Linear(4, 6), T.BatchNorm1d(6), T.SiLU(), T.Linear(6, 5),
+                       T.BatchNorm1d(5), T.SiLU(), T.Linear(5, 3))),
+    (([4, 6, 3], "softplus"), {}, lambda: _twin_mlp(T.Linear(4, 6), T.Softplus(), T.Linear(6, 3))),
+    (([4, 6, 3], lambda: nn.GELU(approximate="tanh")), {},
+     lambda: _twin_mlp(T.Linear(4, 6), T.GELU(approximate="tanh"), T.Linear(6, 3))),
 ]
 
 
@@ -513,12 +548,28 @@ def test_state_dicts_hand_over_between_nnopt_and_torch(case):
     result = crosscheck.compare_state_case(*case).assert_ok()
     assert result.max_abs_diff <= result.tolerance / 100
     ours, theirs = result.final
+    assert list(ours.state_dict()) == list(theirs.state_dict())
     if case[3] == "torch_to_nnopt":  # what loading a trained torch model's state reports
-        model = nn.mlp(**crosscheck.MODULE_STATE_CASES[case[1]], rng=np.random.default_rng(9))
+        model = crosscheck.MODULE_STATE_CASES[case[1]](np.random.default_rng(9))
         loaded = model.load_state_dict(crosscheck.numpy_state_dict(theirs.state_dict()))
         assert loaded.missing_keys == [] and loaded.unexpected_keys == []
         assert repr(loaded) == "<All keys matched successfully>"
-        assert model[1].num_batches_tracked == 4 and model[1].num_batches_tracked.dtype == np.int64
+        for layer in model:
+            if isinstance(layer, nn.BatchNorm1d) and layer.track_running_stats:
+                assert layer.num_batches_tracked == 4  # three steps and the training pass
+                assert layer.num_batches_tracked.dtype == np.int64
+
+
+def test_module_round_trips_cover_the_normalisation_switches():
+    # a model with LayerNorm and an untracked BatchNorm1d travels too: parameters, no buffers
+    layers = [layer for make in crosscheck.MODULE_STATE_CASES.values()
+              for layer in make(np.random.default_rng(0))]
+    assert any(isinstance(layer, nn.LayerNorm) for layer in layers)
+    assert any(isinstance(layer, nn.BatchNorm1d) and not layer.track_running_stats
+               for layer in layers)
+    model = crosscheck.MODULE_STATE_CASES["LayerNorm, BatchNorm1d(track_running_stats=False)"](
+        np.random.default_rng(0))
+    assert "1.weight" in model.state_dict() and not list(model.named_buffers())
 
 
 def test_state_dict_is_a_snapshot_and_loading_is_in_place():
@@ -672,3 +723,294 @@ def test_nn_keeps_the_loss_names():
     from nnopt_lib import losses
 
     assert nn.CrossEntropyLoss is losses.CrossEntropyLoss and nn.MSELoss is losses.MSELoss
+
+
+# --------------------------------------------------------------------------- GELU, SiLU, Softplus
+
+
+def test_gelu_approximations_differ_a_little_and_validate_like_torch():
+    x = np.linspace(-6, 6, 2001)
+    exact, approx = nn.GELU()(x), nn.GELU(approximate="tanh")(x)
+    gap = np.abs(exact - approx).max()
+    assert 1e-4 < gap < 5e-4  # different functions, but close everywhere
+    assert repr(nn.GELU(approximate="tanh")) == repr(torch.nn.GELU(approximate="tanh"))
+    assert repr(nn.GELU()) == repr(torch.nn.GELU()) == "GELU(approximate='none')"
+    with pytest.raises(RuntimeError, match="approximate argument must be either none or tanh"):
+        nn.GELU(approximate="erf")
+    with pytest.raises(RuntimeError, match="approximate argument must be either none or tanh"):
+        torch.nn.GELU(approximate="erf")(torch.ones(2))
+
+
+def test_silu_and_softplus_shapes_and_reprs():
+    x = np.linspace(-8, 8, 4001)
+    silu = nn.SiLU()(x)
+    assert abs(silu.min() - (-0.2785)) < 1e-3 and abs(x[silu.argmin()] + 1.2785) < 5e-3
+    assert repr(nn.SiLU()) == repr(torch.nn.SiLU()) == "SiLU()"
+    soft = nn.Softplus(beta=2.0, threshold=15.0)
+    assert repr(soft) == repr(torch.nn.Softplus(beta=2.0, threshold=15.0))
+    assert soft(np.zeros(1))[0] == pytest.approx(math.log(2) / 2, rel=1e-15)
+    # the slope is sigmoid(beta x): 1/2 at 0; larger beta bends it towards ReLU
+    soft(np.zeros(1))
+    assert soft.backward(np.ones(1))[0] == 0.5
+    assert np.abs(nn.Softplus(beta=50.0)(x) - np.maximum(x, 0)).max() < 0.02
+
+
+def test_softplus_switches_to_the_identity_above_the_threshold_like_torch():
+    # threshold=1, beta=2: beta x > 1 for x > 0.5, where torch returns x itself (a jump of
+    # log(1 + exp(-1)) / 2 = 0.16 at the switch); the cross-check matrix covers it too
+    x = np.array([0.49, 0.5, 0.51, 3.0, -3.0])
+    layer = nn.Softplus(beta=2.0, threshold=1.0)
+    y = layer(x)
+    np.testing.assert_array_equal(y[2:4], x[2:4])
+    assert y[1] == pytest.approx(math.log1p(math.e) / 2, rel=1e-15)  # 0.5 * 2 = 1: not above
+    compare(layer, x.reshape(1, -1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow for huge inputs: exp is never taken there
+        np.testing.assert_array_equal(nn.Softplus()(np.array([1e300, 800.0])), [1e300, 800.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("make", [nn.SiLU, nn.Softplus, lambda: nn.GELU(approximate="tanh")],
+                         ids=["SiLU", "Softplus", "GELU(tanh)"])
+def test_new_activations_keep_the_dtype(make, dtype):
+    layer = make()
+    x = np.linspace(-3, 3, 12, dtype=dtype).reshape(3, 4)
+    assert layer(x).dtype == dtype and layer.backward(np.ones_like(x)).dtype == dtype
+
+
+# --------------------------------------------------------------------------- Dropout's mask
+
+
+def test_dropout_records_its_keep_mask():
+    layer = nn.Dropout(0.3, rng=np.random.default_rng(0))
+    x = np.ones((50, 40))
+    y = layer(x)
+    assert layer.mask.dtype == np.bool_ and layer.mask.shape == x.shape
+    np.testing.assert_array_equal(layer.mask, y != 0)
+    g = np.random.default_rng(1).standard_normal(x.shape)
+    np.testing.assert_array_equal(layer.backward(g), g * layer.mask * (1 / 0.7))
+    layer.eval()
+    layer(x)
+    assert layer.mask is None  # the identity has no mask
+    zero = nn.Dropout(0.0, rng=np.random.default_rng(0))
+    zero(x)
+    assert zero.mask is None
+    ones = nn.Dropout(1.0, rng=np.random.default_rng(0))
+    assert not ones(x).any() and not ones.mask.any()
+
+
+def test_dropout_applies_a_given_mask():
+    rng = np.random.default_rng(2)
+    layer = nn.Dropout(0.25, rng=np.random.default_rng(3))
+    state = copy.deepcopy(layer.rng.bit_generator.state)
+    x = rng.standard_normal((4, 6))
+    keep = rng.random((4, 6)) > 0.25
+    y = layer.forward(x, mask=keep)
+    np.testing.assert_array_equal(y, np.where(keep, x * (1 / 0.75), 0.0))
+    assert layer.rng.bit_generator.state == state  # nothing drawn
+    g = rng.standard_normal((4, 6))
+    np.testing.assert_array_equal(layer.backward(g), np.where(keep, g * (1 / 0.75), 0.0))
+    keep[...] = False  # the layer keeps its own copy
+    assert layer.mask.any()
+    # replaying the recorded mask reproduces the random pass exactly
+    y1 = layer(x)
+    np.testing.assert_array_equal(layer.forward(x, mask=layer.mask), y1)
+    # p=1 with a mask: zeros, as the random pass gives; p=0 with a mask: the mask, unscaled
+    np.testing.assert_array_equal(
+        nn.Dropout(1.0, rng=rng).forward(x, mask=np.ones(x.shape, bool)), 0.0)
+    np.testing.assert_array_equal(nn.Dropout(0.0, rng=rng).forward(x, mask=keep), 0.0)
+
+
+def test_dropout_given_torchs_mask_equals_torch():
+    # the cross-check in miniature: read torch's mask off its output, hand it to ours
+    x = np.random.default_rng(4).uniform(0.5, 2.0, (8, 5))  # no zeros
+    torch.manual_seed(0)
+    xt = _t(x).requires_grad_(True)
+    yt = torch.nn.Dropout(0.4)(xt)
+    g = np.random.default_rng(5).standard_normal(x.shape)
+    yt.backward(_t(g))
+    layer = nn.Dropout(0.4, rng=np.random.default_rng(0))
+    y = layer.forward(x, mask=yt.detach().numpy() != 0)
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(layer.backward(g), xt.grad.numpy(), rtol=1e-15)
+    with pytest.raises(ValueError, match="no zeros"):
+        crosscheck.compare_layer(nn.Dropout(0.5, rng=np.random.default_rng(0)),
+                                 input=np.zeros((3, 2)))
+
+
+def test_dropout_mask_validation():
+    layer = nn.Dropout(0.5, rng=np.random.default_rng(0))
+    x = np.ones((2, 3))
+    with pytest.raises(TypeError, match="boolean"):
+        layer.forward(x, mask=np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"shape \(3, 2\).*\(2, 3\)"):
+        layer.forward(x, mask=np.ones((3, 2), bool))
+    layer.eval()
+    with pytest.raises(ValueError, match="evaluation mode"):
+        layer.forward(x, mask=np.ones((2, 3), bool))
+
+
+# --------------------------------------------------------------------------- BatchNorm switches
+
+
+BN_SWITCHES = [{"affine": affine, "track_running_stats": track, "bias": bias}
+               for affine in (True, False) for track in (True, False) for bias in (True, False)
+               if affine or bias]
+
+
+@pytest.mark.parametrize("switches", BN_SWITCHES, ids=str)
+def test_batchnorm_switches_have_torchs_parameters_buffers_and_repr(switches):
+    ours = nn.BatchNorm1d(5, momentum=None, **switches)
+    theirs = torch.nn.BatchNorm1d(5, momentum=None, **switches).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()]
+    assert [k for k, _ in ours.named_buffers()] == [k for k, _ in theirs.named_buffers()]
+    assert repr(ours) == repr(theirs)
+    assert len(ours.gradients()) == len(ours.parameters())
+    x = np.random.default_rng(6).standard_normal((7, 5))
+    for mode in ("train", "eval", "train"):
+        compare(ours, x + (mode == "eval"), mode=mode)
+
+
+def test_untracked_batchnorm_uses_the_batch_in_eval_mode_too():
+    rng = np.random.default_rng(7)
+    x = 3 + 2 * rng.standard_normal((6, 4))
+    bn = nn.BatchNorm1d(4, track_running_stats=False)
+    train_out = bn(x)
+    bn.eval()
+    np.testing.assert_array_equal(bn(x), train_out)
+    np.testing.assert_allclose(train_out.mean(axis=0), 0.0, atol=1e-12)
+    assert bn.running_mean is None and bn.num_batches_tracked is None
+    with pytest.raises(ValueError, match="more than 1 value"):  # as torch, even in eval
+        bn(x[:1])
+    with pytest.raises(ValueError, match="more than 1 value"):
+        torch.nn.BatchNorm1d(4, track_running_stats=False).eval()(_t(x[:1]))
+    tracked = nn.BatchNorm1d(4).eval()
+    assert tracked(x[:1]).shape == (1, 4)  # running statistics: one example is fine
+
+
+def test_batchnorm_switches_must_be_booleans():
+    for name in ("affine", "track_running_stats", "bias"):
+        with pytest.raises(TypeError, match=f"{name} must be True or False"):
+            nn.BatchNorm1d(3, **{name: "False"})
+    assert nn.BatchNorm1d(3, affine=np.bool_(False)).affine is False
+
+
+# --------------------------------------------------------------------------- LayerNorm
+
+
+LN_SWITCHES = [{}, {"bias": False}, {"elementwise_affine": False},
+               {"elementwise_affine": False, "bias": False}]
+
+
+@pytest.mark.parametrize("switches", LN_SWITCHES, ids=str)
+@pytest.mark.parametrize("shape", [5, (5,), (3, 5)], ids=str)
+def test_layernorm_matches_torch_for_every_switch_and_shape(switches, shape):
+    ours = nn.LayerNorm(shape, eps=1e-3, **switches)
+    theirs = torch.nn.LayerNorm(shape, eps=1e-3, **switches).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours) == repr(theirs)
+    rng = np.random.default_rng(8)
+    for array in ours.parameters():
+        array[...] = rng.standard_normal(array.shape)
+    trailing = ours.normalized_shape
+    for leading in [(4,), (2, 3), ()]:  # any leading axes, a single example included
+        x = 2 + 3 * rng.standard_normal(leading + trailing)
+        compare(ours, x)
+    compare(ours, rng.standard_normal((1,) + trailing), mode="eval")
+
+
+def test_layernorm_is_per_example_and_the_same_in_train_and_eval():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((6, 8)) * rng.uniform(0.1, 10, (6, 1)) + rng.normal(size=(6, 1))
+    ln = nn.LayerNorm(8)
+    y = ln(x)
+    np.testing.assert_allclose(y.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(y.std(axis=1), 1, rtol=1e-3)  # up to eps
+    np.testing.assert_array_equal(ln(x[2:3]), y[2:3])  # independent of the other rows
+    ln.eval()
+    np.testing.assert_array_equal(ln(x), y)
+    assert ln.buffers() == [] and [k for k, _ in ln.named_parameters()] == ["weight", "bias"]
+
+
+def test_layernorm_validation_like_torch():
+    with pytest.raises(RuntimeError) as ours:
+        nn.LayerNorm(4)(np.ones((3, 5)))
+    with pytest.raises(RuntimeError) as theirs:
+        torch.nn.LayerNorm(4)(torch.ones((3, 5)))
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(RuntimeError, match=r"normalized_shape=\[2, 3\].*\[\*, 2, 3\]"):
+        nn.LayerNorm((2, 3))(np.ones(3))
+    for eps in (0.0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="eps"):
+            nn.LayerNorm(4, eps=eps)
+    with pytest.raises(TypeError, match="normalized_shape"):
+        nn.LayerNorm("4")
+    with pytest.raises(TypeError, match="normalized_shape"):
+        nn.LayerNorm((4, 2.5))
+    with pytest.raises(TypeError, match="elementwise_affine must be True or False"):
+        nn.LayerNorm(4, elementwise_affine=1)
+    with pytest.raises(RuntimeError, match="dtype"):
+        nn.LayerNorm(4)(np.ones((2, 4), dtype=np.float32))
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [(np.float32, 1e-5), (np.float16, 3e-3)])
+def test_layernorm_low_precision_like_torch(dtype, tol):
+    rng = np.random.default_rng(10)
+    ln = nn.LayerNorm(6, dtype=dtype)
+    ln.weight[...] = rng.uniform(0.5, 1.5, 6)
+    x = (4 + rng.standard_normal((5, 6))).astype(dtype)
+    g = rng.standard_normal((5, 6)).astype(dtype)
+    y, grad_in = ln(x), ln.backward(g)
+    assert y.dtype == grad_in.dtype == ln.grad_weight.dtype == dtype
+    twin = crosscheck.torch_twin(ln, dtype="float32")
+    xt = torch.from_numpy(x.astype(np.float32)).requires_grad_(True)
+    yt = twin(xt)
+    yt.backward(torch.from_numpy(g.astype(np.float32)))
+    np.testing.assert_allclose(y.astype(np.float64), yt.detach().double().numpy(), atol=tol)
+    np.testing.assert_allclose(grad_in.astype(np.float64), xt.grad.double().numpy(),
+                               atol=10 * tol)
+
+
+# --------------------------------------------------------------------------- mlp(init=...)
+
+
+def test_mlp_init_fills_every_linear_weight_and_zeroes_the_biases():
+    from nnopt_lib import init
+
+    sizes = [40, 300, 300, 10]
+    calls = []
+
+    def he(weight, rng):
+        calls.append(weight.shape)
+        init.kaiming_normal_(weight, nonlinearity="relu", rng=rng)
+
+    model = nn.mlp(sizes, "relu", rng=np.random.default_rng(11), batch_norm=True, init=he)
+    assert calls == [(300, 40), (300, 300), (10, 300)]  # every Linear, the output one too
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    for layer in linears:
+        assert not layer.bias.any()
+        std = math.sqrt(2 / layer.in_features)
+        assert abs(layer.weight.std() - std) < 0.05 * std
+    # the same as building the layers by hand with one generator: Linear, then init
+    rng = np.random.default_rng(11)
+    by_hand = nn.Linear(40, 300, rng=rng)
+    init.kaiming_normal_(by_hand.weight, nonlinearity="relu", rng=rng)
+    np.testing.assert_array_equal(linears[0].weight, by_hand.weight)
+    # BatchNorm's weight is not a Linear weight: untouched
+    assert np.array_equal(model[1].weight, np.ones(300))
+    # the documented one-liner, and no biases at all
+    lean = nn.mlp([4, 8, 2], rng=np.random.default_rng(0), bias=False,
+                  init=lambda w, r: init.orthogonal_(w, rng=r))
+    np.testing.assert_allclose(lean[0].weight.T @ lean[0].weight, np.eye(4), atol=1e-12)
+    assert lean[0].bias is None
+    with pytest.raises(TypeError, match="init must be None or a function"):
+        nn.mlp([4, 8, 2], rng=np.random.default_rng(0), init="he")
+
+
+def test_mlp_without_init_keeps_torchs_default():
+    a = nn.mlp([4, 8, 2], rng=np.random.default_rng(1))
+    b = nn.mlp([4, 8, 2], rng=np.random.default_rng(1), init=None)
+    for key, value in a.state_dict().items():
+        np.testing.assert_array_equal(b.state_dict()[key], value)
+    assert a[0].bias.any()

@@ -327,3 +327,16 @@ def test_fit_checks_seed_clip_norm_and_scheduler_before_training():
     for p, q in zip(model.parameters(), before, strict=True):
         np.testing.assert_array_equal(p, q)
     assert fit(seed=np.random.default_rng(3), clip_norm=np.inf).steps == 3
+
+
+def test_evaluate_reports_an_overflowing_model_without_warnings():
+    """A network whose weights blew up gives an inf/NaN loss from evaluate, not a warning."""
+    model = nn.mlp([4, 8, 3], rng=np.random.default_rng(0))
+    model[0].weight[...] = 1e300  # with the next line, the logits overflow to inf
+    model[2].weight[...] = 1e300
+    X = np.random.default_rng(1).normal(size=(6, 4))
+    y = np.arange(6) % 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, _ = training.evaluate(model, losses.CrossEntropyLoss(), X, y)
+    assert not np.isfinite(loss)

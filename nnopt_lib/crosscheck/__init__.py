@@ -26,6 +26,13 @@ MPS, else CPU) in the requested dtype, and returns a :class:`Comparison`::
   optimizer copies by deepcopy or pickle); the two sides must then go on identically.
   :func:`compare_state_dicts` compares two state dicts entry by entry.
 * :func:`torch_twin`: the torch copy of an nnopt model (or loss), to train side by side.
+* :func:`compare_init`: a weight initialiser of :mod:`nnopt_lib.init`. What is not random
+  must agree exactly (``calculate_gain``, the fans, ``zeros_``, ``orthogonal_``'s
+  ``W^T W = gain^2 I``); random draws cannot match torch's number for number, so they are
+  compared in distribution: a two-sample Kolmogorov--Smirnov test between a large sample of
+  each, and each sample's standard deviation against the exact one, both at the 1e-3 level.
+  There the tolerance is statistical, the KS critical value (see
+  :mod:`~nnopt_lib.crosscheck.initialisers`).
 
 Each result's ``final`` holds the nnopt and the torch object the run ended with, for checks
 beyond the compared values. The unit tests (``tests/test_optim.py``, ``test_nn.py``, ...)
@@ -43,18 +50,23 @@ large ones) with ``rtol = 1e-10`` in float64 (agreement is normally ~1e-15; the 
 rounding that a long run amplifies) and ``1e-4`` in float32 (float32 carries ~7 digits, and
 the torch run is compared with the float64 reference). MPS has no float64, so there the
 float64 checks run in float32 with the float32 tolerance; :func:`device_report` says so.
+The one exception: :func:`compare_init`'s comparisons in distribution, whose tolerance is
+the two-sample Kolmogorov--Smirnov critical value at the 1e-3 level (about 0.012 for 50,000
+numbers a side), in either dtype.
 
 ``python -m nnopt_lib.crosscheck`` runs the whole matrix (every optimizer with every option
 switched on and off, on three surfaces and with two parameter groups; every schedule;
-clipping; every layer and loss; state-dict round trips), prints one line per group, and
-exits with status 1 on any mismatch (or without torch). ``make test`` runs it (float64,
-335 comparisons in about 6 s on two CPU cores); ``--dtype float32`` runs the matrix in
-float32 (50 steps per optimizer case), ``-v`` prints every case.
+clipping; every layer and loss; state-dict round trips; every initialiser, exactly or in
+distribution), prints one line per group, and exits with status 1 on any mismatch (or
+without torch). ``make test`` runs it (float64, 394 comparisons in about 7 s on two CPU
+cores, 1 s of it the 35 initialiser cases); ``--dtype float32`` runs the matrix in float32
+(50 steps per optimizer case), ``-v`` prints every case.
 
 One file per job: ``device`` (lazy torch, device, dtype, the report), ``comparison`` (the
 result and the tolerances), ``optimizers``, ``schedules``, ``clipping``, ``layers`` (layers
 and losses, with :data:`LAYER_TWINS` / :data:`LOSS_TWINS`, the single nnopt -> torch
-mapping), ``state_dicts`` (round trips and copies), ``matrix`` (the cases and :func:`main`).
+mapping), ``state_dicts`` (round trips and copies), ``initialisers`` (exact and
+in-distribution checks of the initialisers), ``matrix`` (the cases and :func:`main`).
 """
 
 from nnopt_lib.crosscheck.clipping import compare_clip
@@ -65,6 +77,7 @@ from nnopt_lib.crosscheck.device import (
     device_report,
     import_torch,
 )
+from nnopt_lib.crosscheck.initialisers import INITIALISERS, compare_init
 from nnopt_lib.crosscheck.layers import (
     LAYER_TWINS,
     LAYERS,
@@ -76,6 +89,7 @@ from nnopt_lib.crosscheck.layers import (
 )
 from nnopt_lib.crosscheck.matrix import (
     CLIP_CASES,
+    INIT_CASES,
     LAYER_CASES,
     MATRIX_LR,
     MATRIX_STEPS,
@@ -112,6 +126,8 @@ from nnopt_lib.crosscheck.state_dicts import (
 
 __all__ = [
     "CLIP_CASES",
+    "INITIALISERS",
+    "INIT_CASES",
     "LAYERS",
     "LAYER_CASES",
     "LAYER_TWINS",
@@ -136,6 +152,7 @@ __all__ = [
     "Problem",
     "best_device",
     "compare_clip",
+    "compare_init",
     "compare_layer",
     "compare_layer_case",
     "compare_module_state",

@@ -43,11 +43,15 @@ class LayerTwin:
     example: ``(options, features, out_features, rng) -> nnopt layer`` that takes a
         ``batch x features`` input, for :func:`compare_layer`; default ``cls(**options)``.
     cases: the ``(options, mode)`` pairs the matrix runs.
+    forward: for a layer that draws random numbers, ``(nnopt layer, x, torch output) ->
+        output``: the nnopt forward pass made to use the randomness torch used, read off
+        torch's output (Dropout: the keep mask); default ``layer.forward(x)``.
     """
 
     torch_module: Callable[[Any, ModuleType], torch.nn.Module]
     example: Callable[[Mapping[str, Any], int, int, np.random.Generator], Any] | None = None
     cases: tuple[Case, ...] = _DEFAULT_CASES
+    forward: Callable[[Any, np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,14 +83,43 @@ def _dropout(options: Mapping[str, Any], features: int, out_features: int,
     return nn.Dropout(rng=rng, **options)
 
 
+def _dropout_forward(layer: nn.Dropout, x: np.ndarray, their_y: np.ndarray) -> np.ndarray:
+    """Our Dropout with torch's keep mask: where torch kept an element of an input without
+    zeros its output is not 0. (Where Dropout is the identity there is no mask to read.)"""
+    if not layer.training or layer.p == 0:
+        return layer.forward(x)
+    if not np.all(x != 0):
+        raise ValueError("compare_layer: Dropout's mask is read off torch's output, so the "
+                         "input must have no zeros")
+    return layer.forward(x, mask=their_y != 0)
+
+
 def _batch_norm(options: Mapping[str, Any], features: int, out_features: int,
                 rng: np.random.Generator) -> nn.BatchNorm1d:
     layer = nn.BatchNorm1d(features, **options)
     # non-trivial affine parameters and running statistics, so that they are really checked
-    layer.weight[...] = rng.uniform(0.5, 1.5, features)
-    layer.bias[...] = rng.normal(size=features)
-    layer.running_mean[...] = rng.normal(size=features)
-    layer.running_var[...] = rng.uniform(0.5, 2.0, features)
+    # (each draw is made whatever the switches, so every case sees the same numbers)
+    weight, bias = rng.uniform(0.5, 1.5, features), rng.normal(size=features)
+    mean, var = rng.normal(size=features), rng.uniform(0.5, 2.0, features)
+    if layer.weight is not None:
+        layer.weight[...] = weight
+    if layer.bias is not None:
+        layer.bias[...] = bias
+    if layer.track_running_stats:
+        layer.running_mean[...] = mean
+        layer.running_var[...] = var
+        layer.num_batches_tracked[...] = 3  # momentum=None then averages with weight 1/4
+    return layer
+
+
+def _layer_norm(options: Mapping[str, Any], features: int, out_features: int,
+                rng: np.random.Generator) -> nn.LayerNorm:
+    layer = nn.LayerNorm(features, **options)
+    weight, bias = rng.uniform(0.5, 1.5, features), rng.normal(size=features)
+    if layer.weight is not None:
+        layer.weight[...] = weight
+    if layer.bias is not None:
+        layer.bias[...] = bias
     return layer
 
 
@@ -109,19 +142,44 @@ LAYER_TWINS: dict[type, LayerTwin] = {
                             cases=(({}, "train"), ({"negative_slope": 0.2}, "train"))),
     nn.ELU: LayerTwin(lambda layer, tnn: tnn.ELU(layer.alpha),
                       cases=(({}, "train"), ({"alpha": 0.5}, "train"))),
-    nn.GELU: LayerTwin(lambda layer, tnn: tnn.GELU()),
+    nn.GELU: LayerTwin(lambda layer, tnn: tnn.GELU(approximate=layer.approximate),
+                       cases=(({}, "train"), ({"approximate": "tanh"}, "train"))),
+    nn.SiLU: LayerTwin(lambda layer, tnn: tnn.SiLU()),
+    # the default input, N(0.5, 1.5^2), crosses beta * x = threshold for threshold=1
+    nn.Softplus: LayerTwin(
+        lambda layer, tnn: tnn.Softplus(beta=layer.beta, threshold=layer.threshold),
+        cases=(({}, "train"), ({"beta": 2.0}, "train"), ({"threshold": 1.0}, "train"),
+               ({"beta": 2.0, "threshold": 1.0}, "train"))),
     nn.Sigmoid: LayerTwin(lambda layer, tnn: tnn.Sigmoid()),
     nn.Tanh: LayerTwin(lambda layer, tnn: tnn.Tanh()),
     nn.LogSoftmax: LayerTwin(lambda layer, tnn: tnn.LogSoftmax(dim=layer.dim),
                              cases=(({}, "train"), ({"dim": 0}, "train"))),
-    # torch draws its own dropout masks, so only the identity cases can agree
+    # torch draws its own masks: in training mode ours is given torch's (_dropout_forward)
     nn.Dropout: LayerTwin(lambda layer, tnn: tnn.Dropout(layer.p), example=_dropout,
-                          cases=(({"p": 0.5}, "eval"), ({"p": 0.0}, "train"))),
+                          forward=_dropout_forward,
+                          cases=(({"p": 0.5}, "eval"), ({"p": 0.0}, "train"),
+                                 ({"p": 0.5}, "train"), ({"p": 0.2}, "train"),
+                                 ({"p": 1.0}, "train"))),
     nn.BatchNorm1d: LayerTwin(
         lambda layer, tnn: tnn.BatchNorm1d(layer.num_features, eps=layer.eps,
-                                           momentum=layer.momentum),
+                                           momentum=layer.momentum, affine=layer.affine,
+                                           track_running_stats=layer.track_running_stats,
+                                           bias=layer.bias is not None),
         example=_batch_norm,
-        cases=(({}, "train"), ({}, "eval"), ({"eps": 1e-3, "momentum": 0.3}, "train"))),
+        cases=(({}, "train"), ({}, "eval"), ({"eps": 1e-3, "momentum": 0.3}, "train"),
+               *((switch, mode) for switch in ({"affine": False},
+                                               {"track_running_stats": False},
+                                               {"momentum": None})
+                 for mode in ("train", "eval")),
+               ({"bias": False}, "train"),
+               ({"affine": False, "track_running_stats": False}, "eval"))),
+    nn.LayerNorm: LayerTwin(
+        lambda layer, tnn: tnn.LayerNorm(layer.normalized_shape, eps=layer.eps,
+                                         elementwise_affine=layer.elementwise_affine,
+                                         bias=layer.bias is not None),
+        example=_layer_norm,
+        cases=(({}, "train"), ({}, "eval"), ({"elementwise_affine": False}, "train"),
+               ({"bias": False}, "train"), ({"eps": 1e-3}, "train"))),
     nn.Sequential: LayerTwin(
         lambda layer, tnn: tnn.Sequential(*(_torch_module(inner, tnn) for inner in layer.layers)),
         example=_small_network),
@@ -283,8 +341,10 @@ def compare_layer(layer: str | Any, *, options: Mapping[str, Any] | None = None,
     Compared items, in ``per_step`` order: the output (for a loss, the loss value), the input
     gradient, each parameter gradient, then each buffer after the forward pass (BatchNorm's
     running statistics: updated in training mode, untouched in eval mode). ``mode`` is
-    ``"train"`` or ``"eval"`` (Dropout only matches torch where it is the identity: in eval
-    mode, or with ``p=0``). ``final`` of the result holds the nnopt and the torch module.
+    ``"train"`` or ``"eval"``. A Dropout layer in training mode is given torch's keep mask,
+    read off torch's output (the input must then have no zeros); a model with Dropout
+    inside can only be compared in eval mode. ``final`` of the result holds the nnopt and
+    the torch module.
     """
     if isinstance(layer, str) and layer not in LAYERS:
         raise ValueError(f"Unknown layer: {layer!r}; choose from {LAYERS}")
@@ -326,11 +386,13 @@ def compare_layer(layer: str | Any, *, options: Mapping[str, Any] | None = None,
     else:
         x_np = (rng.normal(loc=0.5, scale=1.5, size=(batch, features)) if input is None
                 else np.asarray(input, dtype=np.float64))
-        y = ours.forward(x_np)
-        grad_out = rng.normal(size=y.shape)
-        grad_in = ours.backward(grad_out)
+        # torch first: a random layer's nnopt twin replays what torch drew (twin.forward)
         x = tensor(x_np, grad=True)
         their_y = theirs(x)
+        y = (ours.forward(x_np) if twin.forward is None
+             else twin.forward(ours, x_np, their_y.detach().cpu().numpy()))
+        grad_out = rng.normal(size=y.shape)
+        grad_in = ours.backward(grad_out)
         their_y.backward(tensor(grad_out))
         ours_items = [y, grad_in, *ours.gradients()]
         their_items = [their_y, x.grad, *(p.grad for p in theirs.parameters())]

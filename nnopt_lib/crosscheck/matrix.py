@@ -3,7 +3,8 @@
 Every optimizer with every option switched on and off, on three surfaces, and with two
 parameter groups on a least-squares problem; every schedule; clipping; every layer and loss
 case of :data:`~nnopt_lib.crosscheck.layers.LAYER_TWINS` and
-:data:`~nnopt_lib.crosscheck.layers.LOSS_TWINS`; state dicts handed between the libraries.
+:data:`~nnopt_lib.crosscheck.layers.LOSS_TWINS`; state dicts handed between the libraries;
+the weight initialisers, exactly or in distribution (:data:`INIT_CASES`).
 :func:`main` prints one line per group and returns 1 on any mismatch. A new family of
 checks is one more ``_..._group`` function listed in :func:`_groups`. The unit tests
 parametrise over these cases (``tests/test_optim.py``, ``test_schedules.py``, ...), so a
@@ -22,6 +23,7 @@ from nnopt_lib import optim, surfaces
 from nnopt_lib.crosscheck.clipping import compare_clip
 from nnopt_lib.crosscheck.comparison import TOLERANCES, Comparison
 from nnopt_lib.crosscheck.device import device_report, import_torch
+from nnopt_lib.crosscheck.initialisers import compare_init
 from nnopt_lib.crosscheck.layers import LAYER_TWINS, LOSS_TWINS, compare_layer
 from nnopt_lib.crosscheck.optimizers import TEACHING_EQUIVALENTS, compare_optimizer
 from nnopt_lib.crosscheck.schedules import SCHEDULES, compare_schedule, plateau_metrics
@@ -122,6 +124,47 @@ LAYER_CASES: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
+#: ``(name, keyword arguments)`` for :func:`compare_init`. Exact: the gain table, the fans
+#: of 2-D to 5-D shapes, ``zeros_``, and ``orthogonal_``'s ``W^T W = gain^2 I`` (tall, wide,
+#: conv-shaped). In distribution: every random initialiser with its defaults on a Linear
+#: weight, Kaiming's mode, nonlinearity and slope moved off their defaults (torch's
+#: ``nn.Linear`` default ``a = sqrt(5)`` too), conv-shaped weights, ``orthogonal_``'s entries,
+#: and ``trunc_normal_``'s absolute bounds: the default [-2, 2] with ``std=0.02`` (which
+#: truncates nothing), the two-sigma cut, an asymmetric window off the mean, a window in
+#: the tail and one beyond the mean (the last two take the other sampling method).
+INIT_LINEAR = (64, 32)
+INIT_CONV = (16, 8, 3, 3)
+INIT_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("calculate_gain", {}),
+    *[("_calculate_fan_in_and_fan_out", {"shape": shape})
+      for shape in ((5, 3), (4, 3, 5), INIT_CONV, (2, 3, 4, 5, 6))],
+    ("zeros_", {"shape": INIT_LINEAR}),
+    ("orthogonal_", {"shape": (6, 6)}),
+    *[("orthogonal_", {"shape": shape, "options": {"gain": 2.0}})
+      for shape in ((8, 4), (4, 8), INIT_CONV)],
+    *[(name, {"shape": INIT_LINEAR}) for name in
+      ("xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+       "trunc_normal_")],
+    *[(name, {"shape": INIT_LINEAR, "options": options})
+      for name in ("kaiming_uniform_", "kaiming_normal_")
+      for options in ({"mode": "fan_out"}, {"nonlinearity": "relu"},
+                      {"a": 0.2, "nonlinearity": "leaky_relu"},
+                      {"a": 0.2, "mode": "fan_out", "nonlinearity": "leaky_relu"})],
+    ("kaiming_uniform_", {"shape": INIT_LINEAR, "options": {"a": math.sqrt(5)}}),
+    ("kaiming_normal_", {"shape": INIT_CONV, "options": {"mode": "fan_out",
+                                                         "nonlinearity": "relu"}}),
+    ("kaiming_uniform_", {"shape": INIT_CONV}),
+    ("xavier_uniform_", {"shape": INIT_CONV, "options": {"gain": 5 / 3}}),
+    ("xavier_normal_", {"shape": INIT_CONV}),
+    ("orthogonal_", {"shape": (4, 3), "check": "distribution"}),
+    ("orthogonal_", {"shape": (3, 2, 2, 2), "options": {"gain": 2.0}, "check": "distribution"}),
+    *[("trunc_normal_", {"shape": INIT_LINEAR, "options": options})
+      for options in ({"std": 0.02}, {"std": 0.02, "a": -0.04, "b": 0.04},
+                      {"mean": 1.0, "std": 0.5, "a": 0.25, "b": 2.0},
+                      {"a": 1.5, "b": 3.0}, {"mean": 0.5, "std": 2.0, "a": -1.0, "b": 0.0})],
+]
+
+
 def matrix_surfaces() -> list[surfaces.Surface]:
     """Rosenbrock, Beale, and an ill-conditioned quadratic rotated by 30 degrees."""
     return [surfaces.rosenbrock(), surfaces.beale(),
@@ -209,10 +252,15 @@ def _state_dict_group(dtype: str) -> Group:
                            for case in STATE_CASES]
 
 
+def _init_group(dtype: str) -> Group:
+    return "initialisers", [lambda n=n, k=k: compare_init(n, **k, dtype=dtype)
+                            for n, k in INIT_CASES]
+
+
 def _groups(dtype: str) -> list[Group]:
     """Every group of the matrix, in the order :func:`main` prints them."""
     return [*_optimizer_groups(dtype), _schedule_group(dtype), _clip_group(dtype),
-            _layer_group(dtype), _state_dict_group(dtype)]
+            _layer_group(dtype), _state_dict_group(dtype), _init_group(dtype)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

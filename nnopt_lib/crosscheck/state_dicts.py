@@ -416,12 +416,22 @@ def compare_scheduler_state(name: str, *, handover: str = "torch_to_nnopt") -> C
 
 # ---------------------------------------------------------------------------- modules
 
-#: Module round trips: name -> ``nn.mlp`` keyword arguments (with BatchNorm, so that the
-#: buffers and the ``num_batches_tracked`` counter travel too).
-MODULE_STATE_CASES: dict[str, dict[str, Any]] = {
-    "mlp(batch_norm)": {"sizes": [4, 6, 5, 3], "batch_norm": True},
-    "mlp(tanh, batch_norm, bias=False)": {"sizes": [4, 6, 3], "activation": "tanh",
-                                          "batch_norm": True, "bias": False},
+def _normalised_network(rng: np.random.Generator) -> nn.Sequential:
+    """LayerNorm (parameters, no buffers) and a BatchNorm1d that tracks nothing (so in eval
+    mode it still normalises with the batch) in one model, with the newer activations."""
+    return nn.Sequential(nn.Linear(4, 6, rng=rng), nn.LayerNorm(6), nn.GELU(approximate="tanh"),
+                         nn.Linear(6, 5, rng=rng), nn.BatchNorm1d(5, track_running_stats=False),
+                         nn.SiLU(), nn.Linear(5, 3, rng=rng))
+
+
+#: Module round trips: name -> a function ``rng -> model`` (a ``Sequential`` starting with a
+#: ``Linear``). With BatchNorm, so that the buffers and the ``num_batches_tracked`` counter
+#: travel too, and with LayerNorm and an untracked BatchNorm, whose state has no buffers.
+MODULE_STATE_CASES: dict[str, Callable[[np.random.Generator], nn.Sequential]] = {
+    "mlp(batch_norm)": lambda rng: nn.mlp([4, 6, 5, 3], batch_norm=True, rng=rng),
+    "mlp(tanh, batch_norm, bias=False)": lambda rng: nn.mlp([4, 6, 3], "tanh", batch_norm=True,
+                                                            bias=False, rng=rng),
+    "LayerNorm, BatchNorm1d(track_running_stats=False)": _normalised_network,
 }
 
 
@@ -429,8 +439,8 @@ def compare_module_state(name: str, *, handover: str = "torch_to_nnopt", seed: i
                          dtype: str = "float64") -> Comparison:
     """Hand a model's state dict over between nnopt_lib and torch; the two must then agree.
 
-    ``name`` is a key of :data:`MODULE_STATE_CASES`. The source (a torch twin of an
-    ``nn.mlp``, or the mlp itself) takes three SGD steps on ``sum(output^2) / batch``, which
+    ``name`` is a key of :data:`MODULE_STATE_CASES`. The source (a torch twin of the case's
+    model, or the model itself) takes three SGD steps on ``sum(output^2) / batch``, which
     moves its weights and BatchNorm statistics; its state dict, converted, loads into a
     differently initialised model on the other side. Compared: the two state dicts after
     loading, the outputs on a new batch in eval mode, then in training mode, and the state
@@ -444,12 +454,14 @@ def compare_module_state(name: str, *, handover: str = "torch_to_nnopt", seed: i
     torch = _torch()
     device = best_device()
     dtype, torch_dtype = _resolve_dtype(dtype, device)
-    settings = MODULE_STATE_CASES[name]
-    rng = np.random.default_rng(seed)
-    batches = [rng.normal(size=(8, settings["sizes"][0])) for _ in range(4)]
+    factory = MODULE_STATE_CASES[name]
 
     def build(offset: int) -> nn.Sequential:
-        return nn.mlp(**settings, rng=np.random.default_rng(seed + offset))
+        return factory(np.random.default_rng(seed + offset))
+
+    rng = np.random.default_rng(seed)
+    width = build(0)[0].in_features
+    batches = [rng.normal(size=(8, width)) for _ in range(4)]
 
     def tensor(x: np.ndarray) -> Any:
         return torch.tensor(x, dtype=torch_dtype, device=device)

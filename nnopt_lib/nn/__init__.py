@@ -17,7 +17,10 @@ The protocol is deliberately small:
   ``optimizer.step(model.gradients())``.
 * ``named_parameters()``, ``named_buffers()``, ``state_dict()`` and ``load_state_dict()``
   use torch's names (``"0.weight"``, ``"1.running_mean"``, ...); loading copies in place.
-* ``train()`` / ``eval()`` switch Dropout and BatchNorm between their two behaviours.
+* ``train()`` / ``eval()`` switch Dropout and BatchNorm between their two behaviours
+  (LayerNorm, which uses no batch statistics, is the same in both).
+* Dropout keeps the keep mask of its last training pass in ``layer.mask``, and
+  ``layer.forward(x, mask=keep)`` replays a given one (torch's, in the cross-check).
 * Layers with parameters take ``dtype=`` (default ``np.float64``; float32 and float16
   work); the input must have the layer's dtype, as in torch.
 
@@ -28,17 +31,29 @@ still importable from here.
 Notation in the docstrings: ``x`` is the input of shape ``(N, in)``, ``y`` the output,
 ``g = dL/dy`` the incoming gradient, and products are elementwise unless written ``@``.
 
-Modules: ``module`` (the base class), ``linear``, ``activations``, ``normalization``,
-``dropout``, ``container`` (``Sequential`` and ``mlp``).
+Modules: ``module`` (the base class), ``linear``, ``activations`` (ReLU, LeakyReLU, ELU,
+GELU exact and tanh, SiLU, Softplus, Sigmoid, Tanh, LogSoftmax), ``normalization``
+(BatchNorm1d with torch's switches, LayerNorm), ``dropout``, ``container`` (``Sequential``
+and ``mlp``, whose ``init=`` re-initialises every Linear weight).
 """
 
 from nnopt_lib.losses import CrossEntropyLoss, MSELoss
-from nnopt_lib.nn.activations import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Tanh
+from nnopt_lib.nn.activations import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softplus,
+    Tanh,
+)
 from nnopt_lib.nn.container import ACTIVATIONS, Sequential, mlp
 from nnopt_lib.nn.dropout import Dropout
 from nnopt_lib.nn.linear import Linear
 from nnopt_lib.nn.module import Module
-from nnopt_lib.nn.normalization import BatchNorm1d
+from nnopt_lib.nn.normalization import BatchNorm1d, LayerNorm
 
 __all__ = [
     "Module",
@@ -47,11 +62,14 @@ __all__ = [
     "LeakyReLU",
     "ELU",
     "GELU",
+    "SiLU",
+    "Softplus",
     "Sigmoid",
     "Tanh",
     "LogSoftmax",
     "Dropout",
     "BatchNorm1d",
+    "LayerNorm",
     "Sequential",
     "mlp",
     "ACTIVATIONS",

@@ -93,32 +93,136 @@ class ELU(Module):
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    """Elementwise error function via the C library's ``math.erf`` (full double accuracy).
+    """Elementwise error function, in ``x``'s dtype.
 
-    numpy has no erf and scipy is not a dependency; mapping the scalar function is a few
-    times slower than a numpy ufunc, which is fine for a teaching layer. The result has
-    ``x``'s dtype.
+    numpy has no erf; scipy's ufunc computes it to full double accuracy, vectorised (a
+    Python loop over ``math.erf`` made a deep GELU network's explorer redraw take seconds).
+    scipy is imported here, on first use, so importing the layers stays light.
     """
-    flat = np.fromiter(map(math.erf, x.ravel().tolist()), dtype=np.float64, count=x.size)
-    return flat.reshape(x.shape).astype(x.dtype, copy=False)
+    from scipy.special import erf
+
+    return erf(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
+
+
+#: sqrt(2 / pi) and the cubic coefficient of GELU's tanh approximation (torch's kBeta, kKappa).
+_GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
+_GELU_TANH_CUBIC = 0.044715
 
 
 class GELU(Module):
-    """Gaussian Error Linear Unit, exact form: ``y = x * Phi(x)``.
+    """Gaussian Error Linear Unit (Hendrycks & Gimpel 2016, "Gaussian Error Linear Units
+    (GELUs)"): each input is weighted by the probability that a standard normal variable
+    lies below it.
 
-    ``Phi(x) = (1 + erf(x / sqrt(2))) / 2`` is the standard normal CDF, and
-    ``dy/dx = Phi(x) + x * phi(x)`` with the density ``phi(x) = exp(-x^2/2) / sqrt(2 pi)``.
-    Hendrycks & Gimpel 2016, "Gaussian Error Linear Units (GELUs)".
+    ``approximate="none"`` (torch's default), the exact form::
+
+        y = x * Phi(x),   Phi(x) = (1 + erf(x / sqrt(2))) / 2   (the standard normal CDF)
+        dy/dx = Phi(x) + x * phi(x),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+
+    ``approximate="tanh"``, the paper's cheaper approximation (BERT and GPT-2 used it)::
+
+        u = sqrt(2 / pi) * (x + 0.044715 x^3),   y = x * (1 + tanh(u)) / 2
+        dy/dx = (1 + tanh(u)) / 2 + x / 2 * (1 - tanh(u)^2) * sqrt(2 / pi) * (1 + 3 * 0.044715 x^2)
+
+    The two differ by less than 5e-4 everywhere, and they are different functions: a
+    checkpoint trained with one gives slightly different outputs with the other. Unlike ReLU,
+    GELU is smooth and lets a small negative output through (minimum about -0.17 at
+    x = -0.75), so a unit is never dead for good.
+
+    ``approximate`` must be ``"none"`` or ``"tanh"``: anything else raises ``RuntimeError``
+    with torch's message (torch raises it at the first forward pass, here at construction).
     """
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise RuntimeError("approximate argument must be either none or tanh.")
+        self.approximate = approximate
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
+        if self.approximate == "tanh":
+            self._tanh = np.tanh(_GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x**3))
+            return 0.5 * x * (1.0 + self._tanh)
         self._cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
         return x * self._cdf
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        pdf = np.exp(-0.5 * self._x**2) / math.sqrt(2.0 * math.pi)
-        return grad_out * (self._cdf + self._x * pdf)
+        x = self._x
+        if self.approximate == "tanh":
+            # the product rule on x/2 * (1 + tanh(u)), in the order torch's kernel computes it
+            inner_slope = _GELU_TANH_SCALE * (1.0 + 3.0 * _GELU_TANH_CUBIC * x**2)
+            slope = (0.5 * (1.0 + self._tanh)
+                     + 0.5 * x * (1.0 - self._tanh**2) * inner_slope)
+            return grad_out * slope
+        pdf = np.exp(-0.5 * x**2) / math.sqrt(2.0 * math.pi)
+        return grad_out * (self._cdf + x * pdf)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """Sigmoid Linear Unit, also called Swish: ``y = x * sigmoid(x)``.
+
+    Proposed as the SiLU by Elfwing et al. 2018 ("Sigmoid-Weighted Linear Units for Neural
+    Network Function Approximation in Reinforcement Learning") and found again by an
+    automated search as Swish (Ramachandran et al. 2017, "Searching for Activation
+    Functions", whose Swish-beta has a slope ``beta`` inside the sigmoid; beta = 1 is SiLU).
+    With ``s = sigmoid(x)``::
+
+        dy/dx = s + x * s * (1 - s) = s * (1 + x * (1 - s))
+
+    Like GELU, which it resembles, it is smooth, not monotonic (minimum about -0.28 at
+    x = -1.28) and passes a small gradient for negative inputs.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        # (1 + tanh(x/2)) / 2 is the sigmoid without overflow for very negative x
+        self._sigmoid = 0.5 * (1.0 + np.tanh(0.5 * x))
+        return x * self._sigmoid
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        s = self._sigmoid
+        return grad_out * s * (1.0 + self._x * (1.0 - s))
+
+
+class Softplus(Module):
+    """``y = log(1 + exp(beta * x)) / beta``, a smooth ReLU; ``dy/dx = sigmoid(beta * x)``.
+
+    Larger ``beta`` bends it closer to ReLU (``beta -> inf`` gives ``max(x, 0)``); at
+    ``x = 0`` it is ``log(2) / beta`` rather than 0. For ``beta * x > threshold`` the layer
+    returns ``x`` itself, as torch does: there ``log(1 + exp(beta x)) / beta`` equals ``x``
+    up to ``exp(-threshold)`` (2e-9 at the default 20), and ``exp`` would overflow for large
+    inputs. The switch makes the function jump by ``log(1 + exp(-threshold)) / beta`` (about
+    ``exp(-threshold) / beta``) at the threshold, which a small ``threshold`` (say 1) makes
+    visible: the layer is then exactly the identity above it, with slope 1, and has slope
+    ``sigmoid(threshold)`` just below it.
+
+    ``beta`` and ``threshold`` must be real numbers (``TypeError`` otherwise, as torch's);
+    like torch, ``beta = 0`` is accepted and gives ``inf``.
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        # Python floats: keep the input's dtype (see LeakyReLU)
+        self.beta = _real_number(beta, "beta", "Softplus")
+        self.threshold = _real_number(threshold, "threshold", "Softplus")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        scaled = x * self.beta
+        # torch's test: beta x > threshold takes the linear branch (a NaN does not)
+        self._linear = scaled > self.threshold
+        # exp only where it is used (and below the threshold): no overflow warnings
+        self._exp = np.exp(np.where(self._linear, 0.0, scaled))
+        with np.errstate(divide="ignore"):  # beta = 0: inf, as torch
+            return np.where(self._linear, x, np.log1p(self._exp) / self.beta)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        # exp(bx) / (exp(bx) + 1) = sigmoid(bx), computed as torch's softplus_backward does
+        return np.where(self._linear, grad_out, grad_out * self._exp / (self._exp + 1.0))
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Sigmoid(Module):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from nnopt_lib import checks
-from nnopt_lib.nn.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh
+from nnopt_lib.nn.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
 from nnopt_lib.nn.dropout import Dropout
 from nnopt_lib.nn.linear import Linear
 from nnopt_lib.nn.module import Module, _check_float_dtype
@@ -60,6 +60,8 @@ ACTIVATIONS: dict[str, type[Module]] = {
     "leaky_relu": LeakyReLU,
     "elu": ELU,
     "gelu": GELU,
+    "silu": SiLU,
+    "softplus": Softplus,
 }
 
 
@@ -83,7 +85,8 @@ def _activation_factory(activation: str | Callable[[], Module] | None
 
 def mlp(sizes: Sequence[int], activation: str | Callable[[], Module] | None = "relu", *,
         rng: np.random.Generator, batch_norm: bool = False, dropout: float = 0.0,
-        bias: bool = True, dtype: np.dtype | type | str = np.float64) -> Sequential:
+        bias: bool = True, dtype: np.dtype | type | str = np.float64,
+        init: Callable[[np.ndarray, np.random.Generator], object] | None = None) -> Sequential:
     """A multi-layer perceptron ``sizes[0] -> sizes[1] -> ... -> sizes[-1]`` as a ``Sequential``.
 
     Each hidden block is ``Linear -> [BatchNorm1d] -> activation -> [Dropout]``; the last
@@ -93,10 +96,11 @@ def mlp(sizes: Sequence[int], activation: str | Callable[[], Module] | None = "r
 
     Args:
         sizes: at least two integers >= 0 (a zero width builds empty layers, as torch does).
-        activation: ``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"leaky_relu"``, ``"elu"``,
-            ``"gelu"``; a Module class (``nn.Tanh``) or a function returning a new module
-            (``lambda: nn.LeakyReLU(0.2)``), called once per block; or ``None`` for a deep
-            linear network.
+        activation: a name of :data:`ACTIVATIONS` (``"relu"``, ``"tanh"``, ``"sigmoid"``,
+            ``"leaky_relu"``, ``"elu"``, ``"gelu"``, ``"silu"``, ``"softplus"``, each with
+            torch's defaults); a Module class (``nn.Tanh``) or a function returning a new module
+            (``lambda: nn.LeakyReLU(0.2)``, ``lambda: nn.GELU(approximate="tanh")``), called
+            once per block; or ``None`` for a deep linear network.
         rng: ``numpy.random.Generator`` that draws the initial weights (torch's default
             initialisation, layer by layer) and afterwards the dropout masks.
         batch_norm: insert ``BatchNorm1d`` after each hidden ``Linear``.
@@ -104,9 +108,17 @@ def mlp(sizes: Sequence[int], activation: str | Callable[[], Module] | None = "r
             (0: no Dropout layers).
         bias: whether the ``Linear`` layers have biases.
         dtype: of every parameter, buffer, output and gradient (float64, float32, float16).
+        init: ``None`` for torch's default initialisation, or a function
+            ``init(weight, rng)`` that fills a ``Linear`` weight in place; it is called for
+            every ``Linear`` (the output layer included) right after that layer is built,
+            with the same ``rng``, and the biases then start at zero. For He initialisation
+            of a ReLU network::
 
-    Re-initialise afterwards if you need another scheme, e.g.
-    ``for layer in model: init.xavier_normal_(layer.weight, rng=rng)`` over the Linear layers.
+                nn.mlp(sizes, "relu", rng=rng, init=lambda w, r: init.kaiming_normal_(
+                    w, nonlinearity="relu", rng=r))
+
+            (``from nnopt_lib import init``; any initialiser of :mod:`nnopt_lib.init`, or
+            your own function, works the same way). What it returns is ignored.
     """
     if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence | np.ndarray):
         raise TypeError(f"mlp: sizes must be a sequence of integers, got {type(sizes).__name__}")
@@ -123,10 +135,23 @@ def mlp(sizes: Sequence[int], activation: str | Callable[[], Module] | None = "r
         raise ValueError(f"mlp: dropout must be a probability in [0, 1], got {dropout!r}")
     checks.generator(rng)
     dtype = _check_float_dtype(dtype, "mlp")
+    if init is not None and not callable(init):
+        raise TypeError(f"mlp: init must be None or a function (weight, rng) -> None, got "
+                        f"{type(init).__name__} {init!r}")
+
+    def linear(n_in: int, n_out: int) -> Linear:
+        layer = Linear(n_in, n_out, bias, rng=rng, dtype=dtype)
+        if init is not None:
+            init(layer.weight, rng)
+            if layer.bias is not None:
+                # a scheme that chose the weights' scale would be spoiled by torch's
+                # U(-1/sqrt(in), 1/sqrt(in)) biases; zero is what such schemes assume
+                layer.bias[...] = 0.0
+        return layer
 
     layers: list[Module] = []
     for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
-        layers.append(Linear(n_in, n_out, bias, rng=rng, dtype=dtype))
+        layers.append(linear(n_in, n_out))
         if batch_norm:
             layers.append(BatchNorm1d(n_out, dtype=dtype))
         if make_activation is not None:
@@ -137,5 +162,5 @@ def mlp(sizes: Sequence[int], activation: str | Callable[[], Module] | None = "r
             layers.append(block_activation)
         if dropout > 0:
             layers.append(Dropout(dropout, rng=rng))
-    layers.append(Linear(sizes[-2], sizes[-1], bias, rng=rng, dtype=dtype))
+    layers.append(linear(sizes[-2], sizes[-1]))
     return Sequential(*layers)
