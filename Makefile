@@ -24,6 +24,11 @@ $(STAMP): requirements.txt pyproject.toml binder/overrides.json binder/jupyter_s
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb
 
+# The tests run numpy on one BLAS thread: the networks here are small, and OpenBLAS's worker
+# threads cost more than they save (lesson 09: 12.4 s -> 10.0 s on an idle 2-core machine, and
+# 132 s -> 29 s when other processes compete for the cores). Results do not change.
+test test-notorch test-browser-course: export OPENBLAS_NUM_THREADS := 1
+
 # Lint, library unit tests, repository checks, the PyTorch cross-check matrix and
 # every notebook under nbval (plus the browser test where chromium is installed).
 test: $(STAMP)

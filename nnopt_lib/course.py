@@ -38,6 +38,7 @@ _PART_I = "Part I — From the gradient to Adam"
 _PART_II = "Part II — Training deep networks"
 _PART_III = "Part III — Searching for good settings"
 _PART_IV = "Part IV — Hardware and scale"
+_CAPSTONE = "Capstone"
 
 LESSONS: tuple[Lesson, ...] = (
     Lesson(
@@ -209,6 +210,13 @@ LESSONS: tuple[Lesson, ...] = (
         "Distributed training",
         "synchronous data parallelism, all-reduce, large-batch effects",
         _PART_IV,
+    ),
+    Lesson(
+        22,
+        "capstone_tuning",
+        "Capstone: tuning a network end to end",
+        "a baseline, then optimizer, schedule, normalisation and regularisation, a searched lr",
+        _CAPSTONE,
     ),
 )
 
