@@ -173,15 +173,17 @@ LESSONS: tuple[Lesson, ...] = (
         16,
         "hyperparameter_search",
         "Hyperparameter search",
-        "grid vs random vs Bayesian optimisation on the same budget",
+        "grid vs random vs Bayesian optimisation vs Hyperband at one budget; Optuna",
         _PART_III,
+        ready=True,
     ),
     Lesson(
         17,
         "architecture_search",
         "Architecture search",
-        "searching over widths and depths, and its cost",
+        "manual design, random search and regularized evolution, cheap proxies, Pareto",
         _PART_III,
+        ready=True,
     ),
     Lesson(
         18,
@@ -215,8 +217,9 @@ LESSONS: tuple[Lesson, ...] = (
         22,
         "capstone_tuning",
         "Capstone: tuning a network end to end",
-        "a baseline, then optimizer, schedule, normalisation and regularisation, a searched lr",
+        "a baseline, then optimizer, schedule, normalisation, a searched lr, test spread",
         _CAPSTONE,
+        ready=True,
     ),
 )
 

@@ -39,6 +39,12 @@ RUNTIME = {
     "mnist1d",
     "scipy",
     "requests",
+    # Optuna (the search lesson runs it) and the dependencies of it that are pinned
+    "optuna",
+    "sqlalchemy",
+    "alembic",
+    "mako",
+    "colorlog",
 }
 # PyPI name -> conda-forge name, where they differ.
 CONDA_NAME = {"torch": "pytorch"}
