@@ -255,3 +255,18 @@ def test_readme_quick_start_and_binder_badge():
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_handout_shows_each_explorer_as_its_static_image():
+    """The handout has no kernel: an output with a widget view and a PNG keeps only the PNG
+    (which needs no JavaScript from the network); other outputs are left alone."""
+    explorer = {"output_type": "display_data", "metadata": {},
+                "data": {notebook_tool.WIDGET_VIEW: {"model_id": "x"}, "image/png": "iVBOR",
+                         "text/plain": "Explorer(lr=0.1)"}}
+    slider_only = {"output_type": "display_data", "metadata": {},
+                   "data": {notebook_tool.WIDGET_VIEW: {"model_id": "y"}, "text/plain": "s"}}
+    nb = {"cells": [{"cell_type": "code", "outputs": [explorer, slider_only]},
+                    {"cell_type": "markdown", "source": "text"}]}
+    out = notebook_tool.static_explorers(nb)["cells"][0]["outputs"]
+    assert set(out[0]["data"]) == {"image/png", "text/plain"}
+    assert notebook_tool.WIDGET_VIEW in out[1]["data"]

@@ -83,6 +83,24 @@ def check(paths: list[Path]) -> int:
     return 1 if found else 0
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def static_explorers(nb: dict) -> dict:
+    """``nb`` with every output that carries both a widget view and a PNG reduced to the PNG.
+
+    A handout has no kernel, so a slider there can never move; the explorers' static image of
+    their figure (nnopt_lib.widgets.Explorer puts one in every display) is what it should show,
+    and unlike the widget view it needs no JavaScript from the network.
+    """
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and "image/png" in data:
+                del data[WIDGET_VIEW]
+    return nb
+
+
 def html_export(out: Path) -> None:
     """Execute every notebook into `out` and write an index page in course order."""
     sys.path.insert(0, str(ROOT))
@@ -92,22 +110,19 @@ def html_export(out: Path) -> None:
     items, exported = [], []
     for lesson in filter(lambda lesson: lesson.ready, LESSONS):
         notebook = ROOT / "notebooks" / lesson.filename
+        executed = out / lesson.filename
+        nbconvert = [sys.executable, "-m", "jupyter", "nbconvert", "--output-dir", str(out)]
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "jupyter",
-                "nbconvert",
-                "--to",
-                "html",
-                "--execute",
-                "--ExecutePreprocessor.timeout=600",
-                "--output-dir",
-                str(out),
-                str(notebook),
-            ],
+            [*nbconvert, "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600",
+             str(notebook)],
             check=True,
         )
+        executed.write_text(
+            dumps(static_explorers(json.loads(executed.read_text(encoding="utf-8")))),
+            encoding="utf-8",
+        )
+        subprocess.run([*nbconvert, "--to", "html", str(executed)], check=True)
+        executed.unlink()
         page = notebook.with_suffix(".html").name
         exported.append(out / page)
         items.append(
