@@ -59,7 +59,8 @@ def test_every_lesson_in_one_session_stays_under_the_binder_limit(lab_url):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             for name in NOTEBOOKS:
-                page.goto(f"{lab_url}/lab/tree/notebooks/{name}", timeout=120_000)
+                # ?reset: open only this lesson, not the tabs the saved workspace remembers
+                page.goto(f"{lab_url}/lab/tree/notebooks/{name}?reset", timeout=120_000)
                 page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=120_000)
                 page.locator(".lm-MenuBar-item", has_text="Run").first.click()
                 page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
@@ -69,10 +70,12 @@ def test_every_lesson_in_one_session_stays_under_the_binder_limit(lab_url):
                 peaks[name] = server_tree_rss(port)
                 page.locator(".lm-MenuBar-item", has_text="File").first.click()
                 page.locator(".lm-Menu-item:visible", has_text="Close Tab").first.click()
+                # Run All changed the outputs, so JupyterLab may ask whether to save: the
+                # dialog can take a moment to appear. The kernel shuts down once the tab closes.
                 discard = page.get_by_role("button", name="Discard")
-                if discard.count():  # a widget's state counts as a change in some versions
-                    discard.first.click()
-                for _ in range(60):  # the kernel shuts down when its notebook closes
+                for _ in range(120):
+                    if discard.count() and discard.first.is_visible():
+                        discard.first.click()
                     if running_kernels(page, lab_url) == 0:
                         break
                     time.sleep(0.5)
