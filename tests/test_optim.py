@@ -614,6 +614,64 @@ def test_class_is_a_loop_over_the_step_function():
     assert opt.state[p]["step"] == 5.0
 
 
+# Every switch of the classes that have an in-place path (optim/inplace.py), each on its own.
+INPLACE_CASES = [
+    *[(optim.SGD, optim.sgd_step, options) for options in (
+        {"lr": 0.1},
+        {"lr": 0.1, "momentum": 0.9},
+        {"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01},
+        {"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True},
+        {"lr": 0.1, "weight_decay": 0.1, "maximize": True},
+    )],
+    *[(optim.Adam, optim.adam_step, options) for options in (
+        {"lr": 0.01},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1},
+        {"lr": 0.01, "amsgrad": True, "maximize": True, "weight_decay": 0.1},
+        {"lr": 0.01, "decoupled_weight_decay": True, "weight_decay": 0.1, "maximize": True},
+    )],
+    (optim.AdamW, optim.adamw_step, {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("cls, step_fn, options", INPLACE_CASES)
+def test_inplace_path_equals_the_step_function_bit_for_bit(cls, step_fn, options, dtype):
+    """The classes' block-by-block in-place update (optim/inplace.py) does the pure function's
+    arithmetic in the same order: equal bit for bit, over several blocks and a ragged last one,
+    for a matrix (reshaped) and a 0-d parameter."""
+    from nnopt_lib.optim.inplace import BLOCK
+
+    rng = np.random.default_rng(3)
+    params = [rng.standard_normal((3, BLOCK + 7)).astype(dtype), np.array(0.5, dtype=dtype)]
+    opt = cls(params, **options)
+    pure = [p.copy() for p in params]
+    states = [{}, {}]
+    for _ in range(4):
+        grads = [rng.standard_normal(p.shape).astype(dtype) for p in params]
+        grads[0][0, :5] = 0.0  # exact zeros: the buffers' first values must match too
+        opt.step(grads)
+        for i, grad in enumerate(grads):
+            pure[i], states[i] = step_fn(pure[i], grad, states[i], **options)
+    for param, expected, state in zip(params, pure, states, strict=True):
+        assert param.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(param, expected, strict=True)
+        assert opt.state[param].keys() == state.keys()
+        for key, value in state.items():
+            np.testing.assert_array_equal(opt.state[param][key], value)
+
+
+def test_inplace_path_leaves_gradients_and_non_contiguous_params_alone():
+    rng = np.random.default_rng(4)
+    grad = rng.standard_normal((4, 6))
+    grad_before = grad.copy()
+    strided = rng.standard_normal((6, 4)).T  # not C-contiguous: the pure path updates it
+    expected, _ = optim.adam_step(strided.copy(), grad, {}, lr=0.1, maximize=True,
+                                  weight_decay=0.1)
+    optim.Adam([strided], lr=0.1, maximize=True, weight_decay=0.1).step([grad])
+    np.testing.assert_array_equal(grad, grad_before)
+    np.testing.assert_array_equal(strided, expected)
+
+
 # --------------------------------------------------------------------------------------
 # The three momentum forms (DESIGN.md, seed error 3)
 # --------------------------------------------------------------------------------------

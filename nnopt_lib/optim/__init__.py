@@ -10,12 +10,16 @@ Two layers, on purpose:
   validation errors as their ``torch.optim`` namesakes, keep per-parameter state under
   torch's key names, and only loop over the parameters, calling the step function and
   writing the result back IN PLACE (``p[...] = new``), so a model holding the arrays sees
-  the update.
+  the update. SGD and Adam/AdamW have one faster path for large parameters,
+  :mod:`~nnopt_lib.optim.inplace`: the same arithmetic done in place, block by block, equal
+  to the step function bit for bit (lesson 18 and ``benchmarks/bench_optimizer_step.py``
+  measure it).
 
 One file per family: :mod:`~nnopt_lib.optim.base` (the :class:`Optimizer` loop and state
 dicts), :mod:`~nnopt_lib.optim.sgd`, :mod:`~nnopt_lib.optim.adaptive` (Adagrad, RMSprop,
 Adadelta), :mod:`~nnopt_lib.optim.adam` (Adam, AdamW, NAdam),
 :mod:`~nnopt_lib.optim.momentum_forms` (the EMA and heavy-ball teaching variants),
+:mod:`~nnopt_lib.optim.inplace` (the classes' in-place path),
 :mod:`~nnopt_lib.optim.presets` (named settings for the explorers) and
 :mod:`~nnopt_lib.optim.validation` (hyperparameter checks, shared with the schedulers).
 Everything public is importable from here: ``optim.SGD``, ``optim.adam_step``.
@@ -34,8 +38,8 @@ Differences from torch, all deliberate:
 * Hyperparameters are keyword-only, so a misspelled or misplaced one fails loudly; values
   torch accepts silently although they make every step garbage (NaN or inf numbers, flags
   that are not booleans) raise a clear error naming the argument.
-* No ``foreach`` / ``fused`` / ``capturable`` / ``differentiable`` switches: there is one
-  readable code path.
+* No ``foreach`` / ``fused`` / ``capturable`` / ``differentiable`` switches: the step
+  functions are the one readable definition, and the in-place path is chosen automatically.
 
 The arithmetic follows the order of torch's ``_single_tensor_*`` functions. A single step
 agrees with torch to about one rounding error, not bit for bit: torch's CPU kernels use

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from nnopt_lib.optim.base import Optimizer
+from nnopt_lib.optim.inplace import adam_inplace
 from nnopt_lib.optim.validation import check_at_least_zero, check_betas, check_flag, checked_step
 
 # ---------------------------------------------------------------------------------------
@@ -159,6 +160,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     step_function = staticmethod(adam_step)
+    inplace_function = staticmethod(adam_inplace)
     _check_hyperparameters = staticmethod(_check_adam_family)
 
 

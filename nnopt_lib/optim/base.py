@@ -61,6 +61,10 @@ class Optimizer:
     """
 
     step_function: Callable[..., tuple[np.ndarray, dict[str, Any]]]
+    #: The same update done in place, block by block (:mod:`~nnopt_lib.optim.inplace`):
+    #: ``f(param, grad, state, **hyperparameters) -> state``, bit-for-bit equal to
+    #: ``step_function``. Classes without one use the pure function.
+    inplace_function: Callable[..., dict[str, Any]] | None = None
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         # torch validates the hyperparameters before it looks at the parameters
@@ -143,10 +147,18 @@ class Optimizer:
         """
         updates = self._checked_updates(grads)
         for group, param, grad in updates:
-            new_param, new_state = self._update(param, grad, self.state.get(param, {}), group)
+            state = self.state.get(param, {})
+            hyperparameters = {name: group[name] for name in self.defaults}
+            if self.inplace_function is not None and param.flags.c_contiguous:
+                new_state = self.inplace_function(param, grad, dict(state), **hyperparameters)
+            else:
+                # the inputs were checked already (step() and the constructor), so skip the
+                # pure function's own checks (validation.checked_step) on this hot path
+                update = getattr(self.step_function, "__wrapped__", self.step_function)
+                new_param, new_state = update(param, grad, state, **hyperparameters)
+                param[...] = new_param
             if new_state or param in self.state:  # no empty entries (torch's SGD keeps none)
                 self.state[param] = new_state
-            param[...] = new_param
 
     def _checked_updates(self, grads: Any) -> list[tuple[dict[str, Any], np.ndarray, np.ndarray]]:
         """(group, param, grad) for every parameter with a gradient, after checking them all."""
@@ -187,17 +199,6 @@ class Optimizer:
                 )
             updates.append((group, param, grad.astype(param.dtype, copy=False)))
         return updates
-
-    def _update(
-        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        # The group holds every hyperparameter under the step function's keyword names,
-        # so the class adds nothing to the update itself: it only loops and keeps state.
-        hyperparameters = {name: group[name] for name in self.defaults}
-        # the inputs were checked already (step() and the constructor), so skip the pure
-        # function's own checks (validation.checked_step) on this per-parameter hot path
-        update = getattr(self.step_function, "__wrapped__", self.step_function)
-        return update(param, grad, state, **hyperparameters)
 
     # ----------------------------------------------------------------------------------
     # State dicts, in torch's layout

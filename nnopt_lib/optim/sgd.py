@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from nnopt_lib.optim.base import Optimizer
+from nnopt_lib.optim.inplace import sgd_inplace
 from nnopt_lib.optim.validation import (
     check_at_least_zero,
     check_flag,
@@ -93,6 +94,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     step_function = staticmethod(sgd_step)
+    inplace_function = staticmethod(sgd_inplace)
 
     @staticmethod
     def _check_hyperparameters(h: Mapping[str, Any]) -> None:
