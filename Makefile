@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # JupyterLab refuses to start as root unless told it may.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test test-notorch test-browser-course html clean-notebooks lint benchmarks crosscheck clean
+.PHONY: lab test test-notorch test-browser-course test-handout html clean-notebooks lint benchmarks crosscheck clean
 
 $(STAMP): requirements.txt pyproject.toml binder/overrides.json binder/jupyter_server_config.json
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "nnopt needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -51,9 +51,16 @@ test-browser-course: $(STAMP)
 crosscheck: $(STAMP)
 	$(BIN)/python -m nnopt_lib.crosscheck
 
-# Executed copies of every notebook, with an index in course order, for previews and handouts.
+# The offline handout: every ready lesson executed into HTML pages, an index in course order,
+# MathJax copied beside them, so the pages need no network (tools/handout.py).
 html: $(STAMP)
-	$(BIN)/python tools/notebooks.py html --out build/html
+	rm -rf build/html
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/notebooks.py html --out build/html
+
+# The handout's pages in headless chromium with the network blocked: no failed request, math
+# typeset, every explorer's figure visible, the index complete. Needs chromium.
+test-handout: html
+	NNOPT_HANDOUT=1 NNOPT_HANDOUT_DIR=build/html $(BIN)/python -m pytest tests/test_handout.py
 
 # Strip outputs, execution counts and stray metadata from every notebook before committing.
 clean-notebooks: $(STAMP)

@@ -270,3 +270,30 @@ def test_handout_shows_each_explorer_as_its_static_image():
     out = notebook_tool.static_explorers(nb)["cells"][0]["outputs"]
     assert set(out[0]["data"]) == {"image/png", "text/plain"}
     assert notebook_tool.WIDGET_VIEW in out[1]["data"]
+
+
+def test_handout_pages_need_no_widget_javascript():
+    """`offline`: explorers keep their PNG (marked, and counted), a lone widget view falls back
+    to its text, and the notebook's widget state goes, so no page needs the widget renderer."""
+    explorer = {"output_type": "display_data", "metadata": {},
+                "data": {notebook_tool.WIDGET_VIEW: {"model_id": "x"}, "image/png": "iVBOR"}}
+    slider_only = {"output_type": "display_data", "metadata": {},
+                   "data": {notebook_tool.WIDGET_VIEW: {"model_id": "y"}, "text/plain": "s"}}
+    nb = {"metadata": {"widgets": {"state": {}}},
+          "cells": [{"cell_type": "code", "outputs": [explorer, slider_only]}]}
+    nb, explorers = notebook_tool.handout.offline(nb)
+    assert explorers == 1 and "widgets" not in nb["metadata"]
+    first, second = nb["cells"][0]["outputs"]
+    assert set(first["data"]) == {"image/png"} and first["metadata"]["nnopt_explorer"]
+    assert set(second["data"]) == {"text/plain"}
+
+
+def test_committed_notebook_metadata_is_what_the_kernel_reports():
+    """JupyterLab marks a notebook modified when its kernel's language_info differs from the
+    saved one, so `clean` writes exactly what ipykernel reports (for the pinned Python)."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    reported = {**IPythonKernel.language_info, "version": notebook_tool.KERNEL_PYTHON}
+    nb = notebook_tool.cleaned({"metadata": {"language_info": {"name": "python"}}, "cells": []})
+    assert nb["metadata"]["language_info"] == reported
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"

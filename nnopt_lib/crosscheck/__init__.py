@@ -57,16 +57,22 @@ numbers a side), in either dtype.
 ``python -m nnopt_lib.crosscheck`` runs the whole matrix (every optimizer with every option
 switched on and off, on three surfaces and with two parameter groups; every schedule;
 clipping; every layer and loss; state-dict round trips; every initialiser, exactly or in
-distribution), prints one line per group, and exits with status 1 on any mismatch (or
-without torch). ``make test`` runs it (float64, 394 comparisons in about 7 s on two CPU
-cores, 1 s of it the 35 initialiser cases); ``--dtype float32`` runs the matrix in float32
-(50 steps per optimizer case), ``-v`` prints every case.
+distribution; bfloat16/float16 rounding and the GradScaler; pruning masks and fake
+quantization, exactly; the distillation loss; DistributedDataParallel on real gloo processes),
+prints one line per group, and exits with status 1 on any mismatch (or without torch).
+``make test`` runs it (float64, 469 comparisons in about 20 s on two CPU cores, a few of them
+the process start-up of the DDP cases); ``--dtype float32`` runs the matrix in float32 (50
+steps per optimizer case), ``-v`` prints every case.
 
 One file per job: ``device`` (lazy torch, device, dtype, the report), ``comparison`` (the
 result and the tolerances), ``optimizers``, ``schedules``, ``clipping``, ``layers`` (layers
 and losses, with :data:`LAYER_TWINS` / :data:`LOSS_TWINS`, the single nnopt -> torch
 mapping), ``state_dicts`` (round trips and copies), ``initialisers`` (exact and
-in-distribution checks of the initialisers), ``matrix`` (the cases and :func:`main`).
+in-distribution checks of the initialisers), ``precision`` (rounding and loss scaling),
+``compress`` (pruning, fake quantization, the ``quantize_dynamic`` and ``sparse_csr`` bridges),
+``distillation``, ``distributed`` (the only user of ``torch.distributed``), ``hardware``
+(timings on the best device; ``python -m nnopt_lib.crosscheck.hardware`` prints the table),
+``matrix`` (the cases and :func:`main`).
 """
 
 from nnopt_lib.crosscheck.clipping import compare_clip

@@ -22,10 +22,14 @@ from typing import Any
 from nnopt_lib import optim, surfaces
 from nnopt_lib.crosscheck.clipping import compare_clip
 from nnopt_lib.crosscheck.comparison import TOLERANCES, Comparison
+from nnopt_lib.crosscheck.compress import compression_group
 from nnopt_lib.crosscheck.device import device_report, import_torch
+from nnopt_lib.crosscheck.distillation import distillation_group
+from nnopt_lib.crosscheck.distributed import ddp_group
 from nnopt_lib.crosscheck.initialisers import compare_init
 from nnopt_lib.crosscheck.layers import LAYER_TWINS, LOSS_TWINS, compare_layer
 from nnopt_lib.crosscheck.optimizers import TEACHING_EQUIVALENTS, compare_optimizer
+from nnopt_lib.crosscheck.precision import precision_group
 from nnopt_lib.crosscheck.schedules import SCHEDULES, compare_schedule, plateau_metrics
 from nnopt_lib.crosscheck.state_dicts import (
     DIRECTIONS,
@@ -260,7 +264,17 @@ def _init_group(dtype: str) -> Group:
 def _groups(dtype: str) -> list[Group]:
     """Every group of the matrix, in the order :func:`main` prints them."""
     return [*_optimizer_groups(dtype), _schedule_group(dtype), _clip_group(dtype),
-            _layer_group(dtype), _state_dict_group(dtype), _init_group(dtype)]
+            _layer_group(dtype), _state_dict_group(dtype), _init_group(dtype),
+            precision_group(dtype), compression_group(dtype),
+            distillation_group(dtype), ddp_group(dtype)]
+
+
+def _closeness_to_failing(result: Comparison) -> float:
+    """How near a case came to failing: |Δ| / tolerance (an exact comparison, tolerance 0,
+    counts 0 when equal), infinity once failed. The group's line reports the largest."""
+    if not result.passed:
+        return math.inf
+    return result.max_abs_diff / result.tolerance if result.tolerance else 0.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -300,9 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not result.passed:
                 failures.append(repr(result))
         bad = crashed + sum(not r.passed for r in results)
-        # the worst case is the one closest to (or furthest past) its tolerance
-        worst = max(results, key=lambda r: r.max_abs_diff / r.tolerance if r.passed
-                    else math.inf, default=None)
+        worst = max(results, key=_closeness_to_failing, default=None)
         diff = f"{worst.max_abs_diff:>10.2e}  {worst.tolerance:>9.1e}" if worst else " " * 21
         status = "ok" if bad == 0 else f"{bad} FAILED"
         print(f"{group:<24}{len(cases):>6}  {diff}  {status}")

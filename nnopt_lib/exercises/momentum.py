@@ -3,7 +3,7 @@
 * ``heavy_ball_update(theta, theta_prev, grad, lr, beta)``: Polyak's heavy-ball step
   θ_{t+1} = θ_t − η∇f(θ_t) + β(θ_t − θ_{t−1}).
 * ``pytorch_nesterov_step(param, buf, grad, lr, momentum)``: one step of
-  ``torch.optim.SGD(momentum=μ, nesterov=True)``, returning ``(new_param, new_buf)``.
+  ``torch.optim.SGD(momentum=β, nesterov=True)``, returning ``(new_param, new_buf)``.
 * ``polyak_parameters(mu, L)``: the learning rate and momentum that make heavy ball fastest on
   a quadratic with Hessian eigenvalues in [μ, L].
 * ``momentum_rate(lr, beta, eigenvalues)``: the asymptotic convergence rate of heavy ball on
@@ -27,8 +27,8 @@ def _heavy_ball_update(theta, theta_prev, grad, lr, beta):
 
 
 def _pytorch_nesterov_step(param, buf, grad, lr, momentum):
-    # torch.optim.SGD(nesterov=True): b ← μb + g (b ← g on the first step, buf=None);
-    # θ ← θ − η(g + μb).  The gradient is taken at θ itself, which plays the look-ahead point.
+    # torch.optim.SGD(nesterov=True): b ← βb + g (b ← g on the first step, buf=None);
+    # θ ← θ − η(g + βb).  The gradient is taken at θ itself, which plays the look-ahead point.
     new_buf = np.array(grad, copy=True) if buf is None else momentum * buf + grad
     return param - lr * (grad + momentum * new_buf), new_buf
 
@@ -102,8 +102,9 @@ register(Exercise(
     name="pytorch_nesterov_step",
     reference=_pytorch_nesterov_step,
     cases=_nesterov_cases,
-    hint="First update the buffer: b = g if buf is None else μ·b + g (no (1 − μ) factor). "
-         "Then step along g + μ·b, not along b. Return (new_param, new_buf).",
+    hint="First update the buffer: b = g if buf is None else β·b + g, with β = momentum "
+         "(no (1 − β) factor). Then step along g + β·b, not along b. "
+         "Return (new_param, new_buf).",
 ))
 
 register(Exercise(
