@@ -42,15 +42,16 @@ BETA = 0.9
 CHANGES = 15
 
 
-def naive_redraw(lr: float) -> bytes:
-    """What an ``interact``-decorated plotting function does on every slider move."""
+def naive_redraw(lr: float, figsize: tuple[float, float]) -> bytes:
+    """What an ``interact``-decorated plotting function does on every slider move (on a
+    figure of the explorer's size, so that both render as many pixels)."""
     surface = surfaces.get("rosenbrock")
     runs = {}
     for name in OPTIMIZERS:
         class_name, options = presets.PRESETS[name]
         cls = getattr(optim, class_name)
         runs[name] = trajectory.run(surface, cls, options(lr, BETA), steps=STEPS)
-    fig, (ax_path, ax_loss) = plt.subplots(1, 2, figsize=(11, 4.4))
+    fig, (ax_path, ax_loss) = plt.subplots(1, 2, figsize=figsize)
     plots.trajectories(surface, runs, ax=ax_path)
     plots.loss_curves(runs, ax=ax_loss)
     png = print_figure(fig, "png")  # the inline backend's own function and defaults
@@ -67,7 +68,8 @@ def timed(action) -> tuple[float, float, object]:
 def main() -> None:
     explorer = widgets.TrajectoryExplorer(surfaces=["rosenbrock"], optimizers=OPTIMIZERS,
                                           lr=1e-3, beta=BETA, steps=STEPS)
-    naive_redraw(1e-3)  # warm both paths up (imports, font cache, first layout)
+    figsize = tuple(explorer.figure.get_size_inches())
+    naive_redraw(1e-3, figsize)  # warm both paths up (imports, font cache, first layout)
     rng = np.random.default_rng(0)
     lrs = rng.permutation(np.geomspace(2e-4, 4e-3, CHANGES))  # spans convergence & divergence
 
@@ -83,7 +85,7 @@ def main() -> None:
         ours_cpu.append(cpu)
         ours_bytes.append(len(png) * 3 // 4)  # base64 -> bytes
         diverged += "diverged at step" in (explorer.status or "")
-        wall, cpu, png = timed(lambda lr=lr: naive_redraw(lr))
+        wall, cpu, png = timed(lambda lr=lr: naive_redraw(lr, figsize))
         naive_wall.append(wall)
         naive_cpu.append(cpu)
         naive_bytes.append(len(png))

@@ -15,34 +15,119 @@ Conventions shared by the figures:
 * A surface may be given by name (``"rosenbrock"``), as to :func:`nnopt_lib.trajectory.run`.
 * Bad arguments raise before anything is drawn: ``TypeError`` for a value of the wrong kind,
   ``ValueError`` for one out of range, each naming the argument.
+* Contour panels have equal aspect (one unit is as long in x as in y), so a gradient is
+  drawn perpendicular to its contour line, as it is.
+
+Legible on a projector
+----------------------
+At 1024x768 with JupyterLab's file browser open (a common lecture-hall projector) the
+notebook column is about 585 px wide; an image wider than that is scaled down to fit. A
+figure ``W`` inches wide at 100 dpi is therefore shown at ``585 / (100 W)`` of its size, and a
+font of ``p`` points at ``p * 100/72 * 585/(100 W)`` pixels. Text below 9 px cannot be read
+from the back of a hall. The course keeps figures at most :data:`COLUMN_WIDTH_IN` = 7 in
+wide (shown at 84 %) and text at least :data:`MIN_FONT_PT` = 9 pt (10.4 px on screen).
+Importing this module applies :data:`COURSE_STYLE` (larger default fonts, a 7-in default
+figure); :func:`fit_to_column` narrows a wider figure and raises smaller text (the explorers
+call it on their figure), and :func:`smallest_text_px` measures the result.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from nnopt_lib import surfaces
 from nnopt_lib.history import History
 
 __all__ = [
+    "COLUMN_WIDTH_IN",
+    "COURSE_STYLE",
+    "MIN_FONT_PT",
     "contour",
     "contour_levels",
     "finite_path",
+    "fit_to_column",
     "legend_label",
     "surface_title",
     "loss_curves",
+    "smallest_text_px",
     "trajectories",
 ]
 
 #: Line colours, in the order optimizers are listed (matplotlib's default cycle).
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+#: Widest figure, in inches, that a 1024x768 projector shows at >= 84 % (see module doc).
+COLUMN_WIDTH_IN = 7.0
+#: Smallest font, in points: 9 pt at 100 dpi is 12.5 px, 10.4 px once scaled to the column.
+MIN_FONT_PT = 9.0
+#: The course's matplotlib style, applied when this module is imported. Relative sizes
+#: ("small" = 0.833 x 11 pt = 9.2 pt) stay at or above MIN_FONT_PT.
+COURSE_STYLE = {
+    "figure.figsize": (COLUMN_WIDTH_IN, 4.0),
+    "font.size": 11.0,
+    "axes.titlesize": "medium",
+    "axes.labelsize": "medium",
+    "xtick.labelsize": "small",
+    "ytick.labelsize": "small",
+    "legend.fontsize": "small",
+    "figure.titlesize": "large",
+    "lines.linewidth": 1.8,
+}
+plt.rcParams.update(COURSE_STYLE)
+
+
+def _visible_texts(artist: Any) -> Iterator[Text]:
+    """The non-empty texts under ``artist`` that are drawn: a hidden legend or axes hides
+    its texts too (``findobj`` would still list them)."""
+    if not artist.get_visible():
+        return
+    if isinstance(artist, Text) and artist.get_text().strip():
+        yield artist
+    for child in artist.get_children():
+        yield from _visible_texts(child)
+
+
+def smallest_text_px(fig: Figure, dpi: float | None = None) -> float | None:
+    """The font size, in pixels of an image saved at ``dpi`` (default: the figure's), of
+    the smallest visible text in ``fig``; ``None`` when it has no text.
+
+    A font of ``p`` points is ``p * dpi / 72`` pixels tall (its em size, what CSS calls
+    ``font-size``). Multiply by the scale at which the browser shows the image to get the
+    size on screen.
+    """
+    sizes = [t.get_fontsize() for t in _visible_texts(fig)]
+    if not sizes:
+        return None
+    return min(sizes) * (fig.dpi if dpi is None else dpi) / 72.0
+
+
+def fit_to_column(fig: Figure, *, width: float = COLUMN_WIDTH_IN,
+                  min_font: float = MIN_FONT_PT) -> Figure:
+    """Make ``fig`` legible in a projector's notebook column; returns it.
+
+    A figure wider than ``width`` inches is narrowed to ``width`` (its height is kept, so
+    panels get narrower, not flatter); every text smaller than ``min_font`` points is raised
+    to it. Call it before the figure is first drawn, so the layout engine (constrained or
+    tight) places the larger text.
+    """
+    if width <= 0 or min_font <= 0:
+        raise ValueError(f"fit_to_column needs width > 0 and min_font > 0, got width={width}, "
+                         f"min_font={min_font}")
+    current_width, height = fig.get_size_inches()
+    if current_width > width:
+        fig.set_size_inches(width, height, forward=False)
+    for text in fig.findobj(Text):
+        if text.get_fontsize() < min_font:
+            text.set_fontsize(min_font)
+    return fig
 
 #: How far outside the plot window (in window widths) a drawn path is clamped; far enough to
 #: leave the view in the right direction, near enough that the renderer never sees 1e300.
@@ -99,18 +184,23 @@ def contour_levels(surface: Any, z: np.ndarray, levels: int = 30) -> np.ndarray:
     return floor + np.geomspace(bottom, top, levels)
 
 
-def contour(surface: Any, *, ax: Axes | None = None, levels: int = 30) -> Axes:
+def contour(surface: Any, *, ax: Axes | None = None, levels: int = 30,
+            equal_aspect: bool = True) -> Axes:
     """Contour lines of ``surface`` (a Surface or its name) over its plot window, with its
     minima as stars.
 
     ``levels`` (an integer >= 1) lines come from :func:`contour_levels` (log-spaced when
     ``surface.log_contours``). Colours run from dark (low) to light (high) by level *index*,
-    so log-spaced levels use the whole colour map. Returns the axes.
+    so log-spaced levels use the whole colour map. With ``equal_aspect`` (the default) one
+    unit has the same length along x and y, so gradients look perpendicular to the contour
+    lines (the axes box shrinks to fit; it is not stretched). Returns the axes.
     """
     surface = _surface(surface)
     _check_levels(levels)  # before a figure is made
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4.5), layout="constrained")
+    if equal_aspect:
+        ax.set_aspect("equal", adjustable="box")
     x, y, z = surface.grid()
     level_values = contour_levels(surface, z, levels)
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.95, len(level_values)))

@@ -57,11 +57,13 @@ def free_port() -> int:
 
 
 def lab_settings(folder: Path) -> Path:
-    """A private JupyterLab settings folder: start kernels without asking, no news pop-up."""
+    """A private JupyterLab settings folder: start kernels without asking, no news pop-up,
+    and no autosave (a test that runs a lesson must not write its outputs into the checkout)."""
     settings = {
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
             "autoStartDefaultKernel": True
         },
+        "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
     }
     for name, values in settings.items():

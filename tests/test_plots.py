@@ -247,3 +247,38 @@ def test_plot_functions_draw_into_a_given_axes(runs):
     assert plots.trajectories(surfaces.get("rosenbrock"), runs, ax=left) is fig
     assert plots.loss_curves(runs, ax=right) is fig
     assert len(fig.axes) == 2
+
+
+def test_contour_panels_have_equal_aspect():
+    ax = plots.contour("beale")
+    assert ax.get_aspect() == 1.0  # gradients look perpendicular to the contours
+    assert plots.contour("beale", equal_aspect=False).get_aspect() == "auto"
+
+
+def test_fit_to_column_narrows_wide_figures_and_raises_small_text():
+    fig, ax = plt.subplots(figsize=(14, 4.2))
+    ax.plot([0, 1], label="x")
+    ax.set_title("a title", fontsize=8)
+    legend = ax.legend(fontsize=6)
+    assert plots.smallest_text_px(fig) == pytest.approx(6 * fig.dpi / 72)
+    assert plots.fit_to_column(fig) is fig
+    assert tuple(fig.get_size_inches()) == (plots.COLUMN_WIDTH_IN, 4.2)  # height kept
+    assert plots.smallest_text_px(fig) == pytest.approx(plots.MIN_FONT_PT * fig.dpi / 72)
+    narrow, _ = plt.subplots(figsize=(4, 3))
+    plots.fit_to_column(narrow)
+    assert tuple(narrow.get_size_inches()) == (4, 3)  # narrower figures are left alone
+    with pytest.raises(ValueError, match="width=0"):
+        plots.fit_to_column(fig, width=0)
+    legend.get_texts()[0].set_fontsize(5)
+    legend.set_visible(False)  # hidden text is not measured
+    assert plots.smallest_text_px(fig) == pytest.approx(plots.MIN_FONT_PT * fig.dpi / 72)
+
+
+def test_the_course_style_keeps_every_default_font_legible():
+    from matplotlib.font_manager import FontProperties
+
+    for key in ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+                "ytick.labelsize", "legend.fontsize"):
+        size = FontProperties(size=plt.rcParams[key]).get_size_in_points()
+        assert size >= plots.MIN_FONT_PT, key
+    assert plt.rcParams["figure.figsize"][0] <= plots.COLUMN_WIDTH_IN

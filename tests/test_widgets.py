@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from nnopt_lib import optim, surfaces, widgets  # noqa: E402
+from nnopt_lib import optim, plots, surfaces, widgets  # noqa: E402
 from nnopt_lib.optim import presets  # noqa: E402
 from nnopt_lib.widgets.controls import move_slider_window, readable_step  # noqa: E402
 
@@ -148,7 +148,8 @@ def test_a_figure_made_without_pyplot_works_too():
     explorer = widgets.explore(fig, lambda a: line.set_ydata([0, a]),
                                a=widgets.slider(0, 2, step=0.5, value=1, description="a"))
     explorer.controls["a"].value = 2.0
-    assert Image.open(io.BytesIO(shown_png(explorer))).size == (640, 480)
+    width, height = fig.get_size_inches() * fig.dpi
+    assert Image.open(io.BytesIO(shown_png(explorer))).size == (round(width), round(height))
 
 
 def test_ipympl_canvas_is_redrawn_with_draw_idle_not_png():
@@ -292,6 +293,65 @@ def test_a_diverging_lr_is_reported_not_raised(explorer):
     assert np.all(np.isfinite(explorer._paths["sgd"].get_xydata()))
     explorer.controls["lr"].value = 1e-3
     assert "diverged" not in explorer.status
+
+
+def test_a_diverged_run_is_named_in_the_loss_panel(explorer):
+    assert explorer._diverged_note.get_text() == ""
+    explorer.controls["lr"].value = 0.05
+    runs = explorer.trajectories()
+    assert f"sgd: diverged at step {runs['sgd'].diverged_at}" in explorer._diverged_note.get_text()
+    assert explorer._diverged_note.axes is explorer.figure.axes[1]
+
+
+def test_controls_that_change_nothing_are_hidden():
+    sgd_only = widgets.TrajectoryExplorer(surfaces=["rosenbrock"], optimizers=["sgd"],
+                                          steps=STEPS)
+    hidden = {n for n, c in sgd_only.controls.items() if c.layout.display == "none"}
+    assert hidden == {"surface", "optimizers", "beta"}  # one surface, one optimizer, no β
+    assert "β" not in sgd_only.status
+    both = widgets.TrajectoryExplorer(surfaces=["rosenbrock", "beale"],
+                                      optimizers=["sgd", "momentum"], steps=STEPS)
+    assert all(c.layout.display is None for c in both.controls.values())
+    both.controls["optimizers"].value = ("sgd",)  # unticking momentum: β has no reader
+    assert both.controls["beta"].layout.display == "none"
+    both.controls["optimizers"].value = ("sgd", "momentum")
+    assert both.controls["beta"].layout.display is None
+    fixed_lr = widgets.TrajectoryExplorer(
+        surfaces=["rosenbrock"], optimizers={"Adadelta": (optim.Adadelta, {"lr": 1.0}),
+                                             "RMSprop": (optim.RMSprop, {})}, steps=STEPS)
+    assert fixed_lr.controls["beta"].layout.display == "none"
+    assert fixed_lr.controls["lr"].layout.display is None  # RMSprop reads it
+    fixed_lr.controls["optimizers"].value = ("Adadelta",)
+    assert fixed_lr.controls["lr"].layout.display == "none"
+
+
+def test_explorers_are_legible_in_a_projector_column():
+    # A notebook's wide figure with 8-pt legends: narrowed to the column, text raised.
+    fig, ax = plt.subplots(figsize=(14, 4.2))
+    (line,) = ax.plot([0, 1], [0, 1], label="a line")
+    ax.legend(fontsize=7)
+    explorer = widgets.explore(fig, lambda a: line.set_ydata([0, a]),
+                               a=widgets.slider(0, 2, step=0.5, value=1, description="a"))
+    assert fig.get_size_inches()[0] == plots.COLUMN_WIDTH_IN
+    assert explorer.smallest_text_px() >= plots.MIN_FONT_PT * fig.dpi / 72 - 1e-9
+    markup = explorer._status_html.value
+    assert f"data-min-text-px='{explorer.smallest_text_px():.2f}'" in markup
+    assert "word-break:normal" in markup  # "in 120 steps" is never split inside a word
+    trajectory = widgets.TrajectoryExplorer(surfaces=["beale"], optimizers=["adam"],
+                                            steps=STEPS)
+    assert trajectory.figure.get_size_inches()[0] <= plots.COLUMN_WIDTH_IN
+    assert trajectory.smallest_text_px() >= plots.MIN_FONT_PT * trajectory.figure.dpi / 72
+    # on a 1024x768 projector with the file browser open the column is ~585 px wide
+    scale = min(1.0, 585 / (trajectory.figure.get_size_inches()[0] * trajectory.figure.dpi))
+    assert trajectory.smallest_text_px() * scale >= 9.0
+
+
+def test_every_control_keeps_a_gap_to_the_next():
+    explorer = widgets.TrajectoryExplorer(surfaces=["beale"], optimizers=["sgd", "adam"],
+                                          steps=STEPS)
+    assert all(c.layout.margin for c in explorer.controls.values())
+    boxes = explorer.controls["optimizers"].children[1:]
+    assert all(box.layout.margin for box in boxes)
 
 
 def test_redraw_recomputes_only_the_runs_whose_settings_changed(explorer):

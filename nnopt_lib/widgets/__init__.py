@@ -11,6 +11,12 @@ One module per job, one file per explorer:
   over a loss surface plus their loss curves, with sliders for the learning rate,
   momentum/β₁, steps and start point.
 
+Every explorer is legible on a 1024x768 projector: its figure is fitted to the notebook
+column (:func:`nnopt_lib.plots.fit_to_column`: at most 7 in wide, no text under 9 pt), its
+controls keep a gap between them, and a control that would change nothing is hidden
+(:meth:`Explorer.show_control`). ``tests/test_browser_explorers.py`` checks all of it in
+JupyterLab.
+
 A new explorer goes in a file of its own that subclasses :class:`Explorer`, and its public
 names are re-exported here, so notebooks keep writing ``widgets.X``.
 

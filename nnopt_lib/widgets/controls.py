@@ -93,11 +93,13 @@ class CheckboxGroup(ipywidgets.HBox):
             raise ValueError(f"checkboxes: value {unknown} not among options {self.options}")
         self.description = description
         self._boxes = {
+            # a gap after each label, so "☑ sgd" and "☑ momentum" read as two boxes
             name: ipywidgets.Checkbox(value=name in value, description=str(name), indent=False,
-                                      layout=ipywidgets.Layout(width="auto"))
+                                      layout=ipywidgets.Layout(width="auto",
+                                                               margin="0 14px 0 0"))
             for name in self.options
         }
-        label = ipywidgets.Label(description)
+        label = ipywidgets.Label(description, layout=ipywidgets.Layout(margin="0 10px 0 0"))
         super().__init__([label, *self._boxes.values()],
                          layout=ipywidgets.Layout(flex_flow="row wrap", align_items="center"))
         self.value = tuple(name for name in self.options if name in value)

@@ -35,6 +35,14 @@ trajectories, a layout pass and a PNG. Here the figure is built once and kept:
 Sliders redraw on release (``continuous_update=False``), so a slow kernel (Binder) is never
 flooded with stale redraws while a slider is dragged.
 
+Legible on a projector
+----------------------
+The figure is passed through :func:`nnopt_lib.plots.fit_to_column` before its first render
+(at most 7 in wide, no text under 9 pt), so at 1024x768 with the file browser open its
+smallest text is at least 9 px on screen. The status line states the figure's smallest font
+in PNG pixels (``data-min-text-px``), which the browser test multiplies by the displayed
+scale. Controls keep a gap between them, and the status line wraps between words only.
+
 The widget box carries the CSS class ``nnopt-explorer`` so browser tests can find it.
 """
 
@@ -55,7 +63,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from nnopt_lib import plots
+
 __all__ = ["Explorer", "explore"]
+
+#: Space to the right of every control, so a checkbox label never touches the next slider.
+_CONTROL_MARGIN = "2px 28px 2px 0"
+#: The status line: line breaks kept, long lines wrapped between words (JupyterLab's default
+#: for <pre> breaks anywhere, which split "in 120 steps" into "in 1" and "20 steps").
+_STATUS_STYLE = ("margin:0;font-size:13px;white-space:pre-wrap;word-break:normal;"
+                 "overflow-wrap:break-word")
 
 # ---------------------------------------------------------------------------------------
 # Rendering helpers
@@ -139,10 +156,15 @@ class Explorer:
             # the end of the cell; the Figure object itself lives on in the explorer.
             plt.close(figure)
 
+        plots.fit_to_column(figure)  # before the first draw, so the layout sees it
         self.output = ipywidgets.Output()
         self._status_html = ipywidgets.HTML()
+        for control in self.controls.values():
+            if not control.layout.margin:  # a gap, so a label never runs into its neighbour
+                control.layout.margin = _CONTROL_MARGIN
         rows = ipywidgets.Box(list(self.controls.values()),
-                              layout=ipywidgets.Layout(flex_flow="row wrap"))
+                              layout=ipywidgets.Layout(flex_flow="row wrap",
+                                                       align_items="center"))
         self.box = ipywidgets.VBox([rows, self.output, self._status_html])
         self.box.add_class("nnopt-explorer")
         if self._interactive:
@@ -161,8 +183,17 @@ class Explorer:
     def redraw(self) -> None:
         """Call ``update`` with the control values, then re-render the figure."""
         self.status = self._update(**self.values())
-        self._status_html.value = self._status_markup(self.status)
+        plots.fit_to_column(self.figure)  # text that ``update`` added is raised too
+        self._status_html.value = self._status_markup(self.status, self.smallest_text_px())
         self._render()
+
+    def smallest_text_px(self) -> float | None:
+        """Font size, in pixels of the PNG sent, of the smallest text in the figure."""
+        return plots.smallest_text_px(self.figure)
+
+    def show_control(self, name: str, shown: bool) -> None:
+        """Show or hide a control (one that would change nothing should not be shown)."""
+        self.controls[name].layout.display = None if shown else "none"
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
@@ -235,13 +266,13 @@ class Explorer:
         except Exception as error:  # shown in the status line, not swallowed
             self.status = f"error in update: {type(error).__name__}: {error}"
             self._status_html.value = (
-                f"<pre style='margin:0;color:#b00020'>{html.escape(self.status)}</pre>")
+                f"<pre style='{_STATUS_STYLE};color:#b00020'>{html.escape(self.status)}</pre>")
 
     @staticmethod
-    def _status_markup(status: str | None) -> str:
-        if not status:
-            return ""
-        return f"<pre style='margin:0;font-size:12px'>{html.escape(status)}</pre>"
+    def _status_markup(status: str | None, text_px: float | None = None) -> str:
+        size = "" if text_px is None else f" data-min-text-px='{text_px:.2f}'"
+        text = html.escape(status or "")
+        return f"<pre class='nnopt-status'{size} style='{_STATUS_STYLE}'>{text}</pre>"
 
     def _canvas_output(self) -> dict:
         return {"output_type": "display_data", "data": self.figure.canvas._repr_mimebundle_(),

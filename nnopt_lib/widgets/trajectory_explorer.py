@@ -64,10 +64,17 @@ class TrajectoryExplorer(Explorer):
     start: initial start point; ``None`` uses the surface's default. Changing the surface
         resets the start sliders to that surface's window and default start.
 
-    The figure: the contour panel (paths, start circle, end dot, minima stars; dashed paths
-    diverged) and the panel of f − f* against step on a log axis whose range is fixed per
-    surface and start (so curves can be compared across slider moves). The status line
-    lists each run's outcome, e.g. ``adam: diverged at step 17``.
+    The figure (7 in wide, legible at 1024x768): the equal-aspect contour panel (paths,
+    start circle, end dot, minima stars; dashed paths diverged) and the panel of f − f*
+    against step on a log axis whose range is fixed per surface and start (so curves can be
+    compared across slider moves). A run that diverges leaves that panel within a few steps,
+    so the panel says so in red ("sgd: diverged at step 17"). The status line lists each
+    run's outcome.
+
+    Only controls that change something are shown: the β slider is hidden while no ticked
+    optimizer reads β (e.g. SGD alone), the learning-rate slider while none reads the
+    learning rate (e.g. Adadelta with a fixed lr), the surface dropdown when there is one
+    surface and the checkboxes when there is one optimizer.
 
     Presets (η = the lr slider, β = the momentum / β₁ slider):
 
@@ -122,8 +129,9 @@ class TrajectoryExplorer(Explorer):
             # Fixed margins instead of a layout engine: the panels' contents have a known
             # size, and constrained layout would cost a third of the first draw.
             figure, (self._ax_path, self._ax_loss) = plt.subplots(
-                1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.15, 1.0]})
-            figure.subplots_adjust(left=0.065, right=0.985, bottom=0.11, top=0.88, wspace=0.22)
+                1, 2, figsize=(plots.COLUMN_WIDTH_IN, 3.8),
+                gridspec_kw={"width_ratios": [1.0, 1.0]})
+            figure.subplots_adjust(left=0.085, right=0.985, bottom=0.13, top=0.84, wspace=0.36)
         self._contour_surface: str | None = None
         self._contour_artists: list = []
         self._paths: dict[str, Any] = {}
@@ -135,6 +143,10 @@ class TrajectoryExplorer(Explorer):
                 zorder=3)
             (self._curves[label],) = self._ax_loss.plot([], [], color=color, linewidth=1.6,
                                                         label=label)
+        # Says in the loss panel which runs diverged: their curves leave it at once.
+        self._diverged_note = self._ax_loss.text(
+            0.97, 0.97, "", transform=self._ax_loss.transAxes, ha="right", va="top",
+            color="#b00020", fontsize="small", zorder=5)
         (self._start_marker,) = self._ax_path.plot(
             [], [], linestyle="none", marker="o", markersize=9, markerfacecolor="white",
             markeredgecolor="black", markeredgewidth=1.5, zorder=4)
@@ -144,6 +156,8 @@ class TrajectoryExplorer(Explorer):
         self._loss_frame: tuple | None = None
 
         super().__init__(figure, self._update_figure, controls)
+        self.show_control("surface", len(self._surfaces) > 1)
+        self.show_control("optimizers", len(self._specs) > 1)
         if self._interactive:
             figure.canvas.mpl_connect("button_press_event", self._on_click)
 
@@ -191,6 +205,14 @@ class TrajectoryExplorer(Explorer):
         if not specs:
             raise ValueError("TrajectoryExplorer needs at least one optimizer")
         return specs
+
+    def _reads(self, label: str, setting: str) -> bool:
+        """Does optimizer ``label`` read the ``"lr"`` or ``"beta"`` slider? Probed by
+        building its options at two values of that slider."""
+        options = self._specs[label][1]
+        if setting == "lr":
+            return options(1e-3, 0.5) != options(2e-3, 0.5)
+        return options(1e-3, 0.3) != options(1e-3, 0.6)
 
     # -- computing ------------------------------------------------------------------------
 
@@ -301,7 +323,17 @@ class TrajectoryExplorer(Explorer):
             self._legend_key = legend_key
             self._legend_pixels = None
 
-        lines = [f"lr = {lr:.3g}, β = {beta:.2f}, {steps} steps from ({x0:.3g}, {y0:.3g})"]
+        diverged = [f"{name}: diverged at step {run.diverged_at}"
+                    for name, run in runs.items() if run.diverged_at is not None]
+        self._diverged_note.set_text("\n".join(diverged))
+
+        uses_lr = any(self._reads(name, "lr") for name in optimizers)
+        uses_beta = any(self._reads(name, "beta") for name in optimizers)
+        self.show_control("lr", uses_lr or not optimizers)
+        self.show_control("beta", uses_beta)
+        settings = ([f"lr = {lr:.3g}"] if uses_lr else []) + (
+            [f"β = {beta:.2f}"] if uses_beta else [])
+        lines = [", ".join([*settings, f"{steps} steps from ({x0:.3g}, {y0:.3g})"])]
         lines += [f"{name}: {run.status()}" for name, run in runs.items()]
         if not runs:
             lines.append("tick at least one optimizer")
@@ -312,7 +344,8 @@ class TrajectoryExplorer(Explorer):
             return []  # ipympl redraws everything itself
         # painted in this order, which is their z-order: paths, start, minima stars on top
         stars = [a for a in self._contour_artists if isinstance(a, Line2D)]
-        artists = [*self._paths.values(), self._start_marker, *stars, *self._curves.values()]
+        artists = [*self._paths.values(), self._start_marker, *stars, *self._curves.values(),
+                   self._diverged_note]
         if self._legend is not None:
             artists.append(self._legend)
         return artists
