@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # JupyterLab refuses to start as root unless told it may.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test test-notorch test-browser-course test-handout html clean-notebooks lint benchmarks crosscheck clean
+.PHONY: lab test test-notorch test-browser-course test-browser-explorers test-handout html clean-notebooks lint benchmarks crosscheck clean
 
 $(STAMP): requirements.txt pyproject.toml binder/overrides.json binder/jupyter_server_config.json
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "nnopt needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -27,7 +27,7 @@ lab: $(STAMP)
 # The tests run numpy on one BLAS thread: the networks here are small, and OpenBLAS's worker
 # threads cost more than they save (lesson 09: 12.4 s -> 10.0 s on an idle 2-core machine, and
 # 132 s -> 29 s when other processes compete for the cores). Results do not change.
-test test-notorch test-browser-course: export OPENBLAS_NUM_THREADS := 1
+test test-notorch test-browser-course test-browser-explorers: export OPENBLAS_NUM_THREADS := 1
 
 # Lint, library unit tests, repository checks, the PyTorch cross-check matrix and
 # every notebook under nbval (plus the browser test where chromium is installed).
@@ -47,6 +47,12 @@ test-notorch: $(STAMP)
 # and its kernels must stay under 1.5 GB (Binder's limit is 2 GB). Needs chromium; a few minutes.
 test-browser-course: $(STAMP)
 	NNOPT_BROWSER_COURSE=1 $(BIN)/python -m pytest -s tests/test_browser_course.py
+
+# Every explorer of lessons 00-08 in JupyterLab at 1024x768 (a projector) in headless chromium:
+# every control moved must change the figure, the smallest text must be at least 9 px on screen,
+# and the slider latency is recorded (build/browser/explorers.json). Needs chromium; a few minutes.
+test-browser-explorers: $(STAMP)
+	NNOPT_BROWSER_EXPLORERS=1 $(BIN)/python -m pytest -s tests/test_browser_explorers.py
 
 crosscheck: $(STAMP)
 	$(BIN)/python -m nnopt_lib.crosscheck

@@ -109,7 +109,7 @@ LESSONS: tuple[Lesson, ...] = (
         8,
         "lr_schedules",
         "Learning-rate schedules",
-        "step, exponential, cosine, warm-up, one-cycle, plateau; an LR range test",
+        "step, exponential, cosine, one-cycle, plateau; when warm-up is needed; the range test",
         _PART_I,
         ready=True,
     ),

@@ -49,8 +49,9 @@ SCREENSHOTS = {("02", -1), ("04", 0), ("08", 0)}
 TAG = os.environ.get("NNOPT_BROWSER_TAG", "after")
 
 _wanted = [w for w in os.environ.get("NNOPT_BROWSER_NOTEBOOKS", "").split(",") if w]
-NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("0[0-8]_*.ipynb")
-                   if not _wanted or p.name[:2] in _wanted)
+# Part I (00-08) by default; NNOPT_BROWSER_NOTEBOOKS picks any lessons, later ones included.
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+                   if (p.name[:2] in _wanted if _wanted else p.name[:2] <= "08"))
 RESULTS: dict[str, dict] = {}
 
 # Arms a watcher on one explorer: t0 now; done when a new <img> (or a new src) is painted.

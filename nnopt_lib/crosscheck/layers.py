@@ -131,6 +131,13 @@ def _small_network(options: Mapping[str, Any], features: int, out_features: int,
                          nn.Linear(hidden, out_features, rng=rng), **options)  # none exist
 
 
+def _batch_norm_bias(layer: nn.BatchNorm1d) -> dict[str, bool]:
+    """``bias=False`` when the layer has none; nothing otherwise. BatchNorm's ``bias`` argument
+    is new in torch 2.13, so leaving out the default keeps every other case buildable with an
+    older torch (the GPU machines had 2.11)."""
+    return {"bias": False} if layer.affine and layer.bias is None else {}
+
+
 #: nnopt layer class -> its torch twin. The single nnopt -> torch mapping for layers.
 LAYER_TWINS: dict[type, LayerTwin] = {
     nn.Linear: LayerTwin(
@@ -164,7 +171,7 @@ LAYER_TWINS: dict[type, LayerTwin] = {
         lambda layer, tnn: tnn.BatchNorm1d(layer.num_features, eps=layer.eps,
                                            momentum=layer.momentum, affine=layer.affine,
                                            track_running_stats=layer.track_running_stats,
-                                           bias=layer.bias is not None),
+                                           **_batch_norm_bias(layer)),
         example=_batch_norm,
         cases=(({}, "train"), ({}, "eval"), ({"eps": 1e-3, "momentum": 0.3}, "train"),
                *((switch, mode) for switch in ({"affine": False},
