@@ -48,7 +48,7 @@ test-notorch: $(STAMP)
 test-browser-course: $(STAMP)
 	NNOPT_BROWSER_COURSE=1 $(BIN)/python -m pytest -s tests/test_browser_course.py
 
-# Every explorer of lessons 00-08 in JupyterLab at 1024x768 (a projector) in headless chromium:
+# Every explorer of every lesson in JupyterLab at 1024x768 (a projector) in headless chromium:
 # every control moved must change the figure, the smallest text must be at least 9 px on screen,
 # and the slider latency is recorded (build/browser/explorers.json). Needs chromium; a few minutes.
 test-browser-explorers: $(STAMP)
