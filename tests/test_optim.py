@@ -660,6 +660,28 @@ def test_inplace_path_equals_the_step_function_bit_for_bit(cls, step_fn, options
             np.testing.assert_array_equal(opt.state[param][key], value)
 
 
+@pytest.mark.parametrize("cls, step_fn, options", [INPLACE_CASES[3], INPLACE_CASES[7]])
+def test_inplace_path_split_among_threads_is_still_bit_for_bit(cls, step_fn, options,
+                                                                monkeypatch):
+    """A parameter large enough to be split among threads (three spans here, whatever the
+    machine's core count) gives exactly the step function's result."""
+    from nnopt_lib.optim import inplace
+
+    monkeypatch.setattr(inplace, "_CORES", 3)
+    rng = np.random.default_rng(5)
+    size = 3 * inplace.MIN_BLOCKS_PER_THREAD * inplace.BLOCK + 11
+    param = rng.standard_normal(size, dtype=np.float32)
+    expected, state = param.copy(), {}
+    opt = cls([param], **options)
+    for _ in range(3):
+        grad = rng.standard_normal(size, dtype=np.float32)
+        opt.step([grad])
+        expected, state = step_fn(expected, grad, state, **options)
+    np.testing.assert_array_equal(param, expected, strict=True)
+    for key, value in state.items():
+        np.testing.assert_array_equal(opt.state[param][key], value)
+
+
 def test_inplace_path_leaves_gradients_and_non_contiguous_params_alone():
     rng = np.random.default_rng(4)
     grad = rng.standard_normal((4, 6))

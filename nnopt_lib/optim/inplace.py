@@ -11,9 +11,11 @@ worth of memory some twenty times, where the update needs only seven (read θ, g
 The functions here compute exactly the same operations, in the same order and with the same
 rounding (``tests/test_optim.py`` checks the results bit for bit), but with ``out=`` into two
 scratch blocks, one block of :data:`BLOCK` elements at a time. A block of every array fits
-in a core's L2 cache, so the ten operations run from cache and main memory sees each array
-about once per step. They update ``param`` and the state's arrays in place, as torch's
-optimizers do, and return the state dict.
+in the cache, so the ten operations run from cache and main memory sees each array about
+once per step. A large parameter is split into one span of blocks per core, updated by
+threads (numpy releases the GIL inside its loops), as torch's CPU kernels use every core. They
+update ``param`` and the state's arrays in place, as torch's optimizers do, and return the
+state dict.
 
 The classes use this path when they can: :meth:`Optimizer.step
 <nnopt_lib.optim.base.Optimizer.step>` calls a class's ``inplace_function`` for a
@@ -23,21 +25,57 @@ C-contiguous parameter, and the pure function otherwise.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-#: Elements per block. Seven float32 blocks (θ, g, m, v and three temporaries) take about
-#: 900 KB, inside a typical 1-2 MB L2 cache; float64 blocks are twice that and still fit in
-#: most. Larger blocks fall out of cache, smaller ones pay numpy's per-call overhead (~1 µs
-#: for each of ~10 calls per block).
-BLOCK = 1 << 15
+#: Elements per block: a trade between cache and interpreter. Every block costs ~5-10 numpy
+#: calls of ~1 µs each, with the GIL held, so small blocks drown in overhead (on 10 M float32
+#: parameters, 2**13 elements made Adam 3.4x slower than 2**17); large ones fall out of cache
+#: (seven float32 blocks of 2**17 elements, θ, g, m, v and three temporaries, are 3.5 MB:
+#: beyond a core's L2 but inside a typical L3). Measured with benchmarks/bench_optimizer_step.py.
+BLOCK = 1 << 17
+#: Threads share a parameter only when each gets at least this many blocks (256 K elements):
+#: below that, handing the work over costs more than it saves.
+MIN_BLOCKS_PER_THREAD = 2
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
-def _blocks(n: int) -> Iterator[slice]:
-    for start in range(0, n, BLOCK):
-        yield slice(start, min(start + BLOCK, n))
+def _pool() -> ThreadPoolExecutor:
+    # one pool per process id: a forked child must not inherit its parent's (threadless) pool
+    pid = os.getpid()
+    if pid not in _POOLS:
+        _POOLS[pid] = ThreadPoolExecutor(max_workers=_CORES, thread_name_prefix="nnopt-optim")
+    return _POOLS[pid]
+
+
+def _in_blocks(size: int, dtype: np.dtype,
+               update_block: Callable[[slice, np.ndarray, np.ndarray], None]) -> None:
+    """Call ``update_block(block, scratch, spare)`` over ``[0, size)``, :data:`BLOCK` elements
+    at a time, with two scratch arrays of the block's length.
+
+    A large parameter is cut into one contiguous span per core, updated by threads: numpy
+    releases the GIL inside its loops, so the spans run in parallel (torch's CPU kernels use
+    every core too), and as every element is updated on its own the result is the same bit
+    for bit."""
+    def span(start: int, stop: int) -> None:
+        scratch, spare = np.empty(BLOCK, dtype), np.empty(BLOCK, dtype)
+        for begin in range(start, stop, BLOCK):
+            end = min(begin + BLOCK, stop)
+            update_block(slice(begin, end), scratch[:end - begin], spare[:end - begin])
+
+    blocks = -(-size // BLOCK)
+    threads = min(_CORES, blocks // MIN_BLOCKS_PER_THREAD)
+    if threads <= 1:
+        span(0, size)
+        return
+    edges = [min(size, BLOCK * (blocks * i // threads)) for i in range(threads + 1)]
+    for done in _pool().map(span, edges[:-1], edges[1:]):
+        del done  # map() re-raises a thread's exception here
 
 
 def _buffer(state: dict[str, Any], key: str, param: np.ndarray) -> np.ndarray:
@@ -84,10 +122,8 @@ def sgd_inplace(
     p, g = param.reshape(-1), np.ascontiguousarray(grad).reshape(-1)
     first = momentum != 0 and state.get("momentum_buffer") is None
     buf = _buffer(state, "momentum_buffer", param).reshape(-1) if momentum != 0 else None
-    scratch, step = np.empty(BLOCK, param.dtype), np.empty(BLOCK, param.dtype)
-    for block in _blocks(p.size):
-        n = block.stop - block.start
-        s, d = scratch[:n], step[:n]
+
+    def update_block(block: slice, s: np.ndarray, d: np.ndarray) -> None:
         gb = _signed_decayed_gradient(g[block], p[block], s, d, maximize=maximize,
                                       weight_decay=weight_decay)
         if buf is None:
@@ -98,11 +134,13 @@ def sgd_inplace(
                 b[...] = gb  # torch starts the buffer at g itself, undampened
             else:
                 b *= momentum
-                b += np.multiply(gb, 1 - dampening, out=d)
+                b += gb if dampening == 0 else np.multiply(gb, 1 - dampening, out=d)
             direction = b
             if nesterov:
                 direction = np.add(gb, np.multiply(b, momentum, out=d), out=d)
         p[block] -= np.multiply(direction, lr, out=d)
+
+    _in_blocks(p.size, param.dtype, update_block)
     return state if momentum != 0 else {}
 
 
@@ -131,10 +169,8 @@ def adam_inplace(
     step_size = lr / (1 - beta1**step)
     sqrt_bias_correction2 = math.sqrt(1 - beta2**step)
     l2 = 0.0 if decoupled_weight_decay else weight_decay
-    scratch, work = np.empty(BLOCK, param.dtype), np.empty(BLOCK, param.dtype)
-    for block in _blocks(p.size):
-        n = block.stop - block.start
-        s, w = scratch[:n], work[:n]
+
+    def update_block(block: slice, s: np.ndarray, w: np.ndarray) -> None:
         pb, m, v = p[block], exp_avg[block], exp_avg_sq[block]
         if decoupled_weight_decay and weight_decay != 0:
             pb *= 1 - lr * weight_decay
@@ -148,4 +184,6 @@ def adam_inplace(
         denom = np.add(np.divide(np.sqrt(second_moment, out=w), sqrt_bias_correction2, out=w),
                        eps, out=w)
         pb -= np.multiply(np.divide(m, denom, out=w), step_size, out=w)
+
+    _in_blocks(p.size, param.dtype, update_block)
     return state
