@@ -96,7 +96,7 @@ def main() -> None:
     x, y = np.ones(args.size, np.float32), np.ones(args.size, np.float32)
 
     def add_in_place() -> None:
-        inplace._in_blocks(args.size, x.dtype, lambda block, _s, _w: np.add(x[block], y[block],
+        inplace.in_blocks(args.size, x.dtype, lambda block, _s, _w: np.add(x[block], y[block],
                                                                             out=x[block]))
 
     print(f"{args.size:,} float32 parameters; torch {torch.__version__} with "

@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from nnopt_lib.optim.inplace import in_blocks
+
 __all__ = [
     "BYTES_PER_PARAM_STEP",
     "StepTimes",
@@ -89,13 +91,19 @@ def matmul_rate(n: int, *, dtype: Any = np.float32, repeats: int = 3, seed: int 
 
 
 def copy_bandwidth(nbytes: int = 64 * 2**20, *, repeats: int = 5) -> float:
-    """Bytes per second of ``np.copyto(dst, src)`` on ``nbytes`` (read + written: ``2 nbytes``).
+    """Bytes per second of copying ``nbytes`` (read + written: ``2 nbytes``), split into blocks
+    over every core the way the optimizer classes split a step (:func:`~nnopt_lib.optim.
+    inplace.in_blocks`), so it bounds what they can reach.
 
     Use an array much larger than the last-level cache (tens of MB) to measure main memory.
     """
     src = np.ones(nbytes // 8)
     dst = np.empty_like(src)
-    seconds = best_time(lambda: np.copyto(dst, src), repeats=repeats)
+
+    def copy() -> None:
+        in_blocks(src.size, src.dtype, lambda block, _s, _w: np.copyto(dst[block], src[block]))
+
+    seconds = best_time(copy, repeats=repeats)
     return 2 * src.nbytes / seconds
 
 

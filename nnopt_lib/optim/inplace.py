@@ -53,7 +53,7 @@ def _pool() -> ThreadPoolExecutor:
     return _POOLS[pid]
 
 
-def _in_blocks(size: int, dtype: np.dtype,
+def in_blocks(size: int, dtype: np.dtype,
                update_block: Callable[[slice, np.ndarray, np.ndarray], None]) -> None:
     """Call ``update_block(block, scratch, spare)`` over ``[0, size)``, :data:`BLOCK` elements
     at a time, with two scratch arrays of the block's length.
@@ -140,7 +140,7 @@ def sgd_inplace(
                 direction = np.add(gb, np.multiply(b, momentum, out=d), out=d)
         p[block] -= np.multiply(direction, lr, out=d)
 
-    _in_blocks(p.size, param.dtype, update_block)
+    in_blocks(p.size, param.dtype, update_block)
     return state if momentum != 0 else {}
 
 
@@ -185,5 +185,5 @@ def adam_inplace(
                        eps, out=w)
         pb -= np.multiply(np.divide(m, denom, out=w), step_size, out=w)
 
-    _in_blocks(p.size, param.dtype, update_block)
+    in_blocks(p.size, param.dtype, update_block)
     return state
