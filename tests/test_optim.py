@@ -683,15 +683,24 @@ def test_inplace_path_split_among_threads_is_still_bit_for_bit(cls, step_fn, opt
 
 
 def test_inplace_path_leaves_gradients_and_non_contiguous_params_alone():
+    """The in-place path never writes into a gradient; a large parameter that is not
+    C-contiguous (a transposed view) and a small one take the pure path; all three are right."""
+    from nnopt_lib.optim.inplace import MIN_SIZE
+
     rng = np.random.default_rng(4)
-    grad = rng.standard_normal((4, 6))
-    grad_before = grad.copy()
-    strided = rng.standard_normal((6, 4)).T  # not C-contiguous: the pure path updates it
-    expected, _ = optim.adam_step(strided.copy(), grad, {}, lr=0.1, maximize=True,
-                                  weight_decay=0.1)
-    optim.Adam([strided], lr=0.1, maximize=True, weight_decay=0.1).step([grad])
-    np.testing.assert_array_equal(grad, grad_before)
-    np.testing.assert_array_equal(strided, expected)
+    params = [rng.standard_normal((2, MIN_SIZE)),        # in place
+              rng.standard_normal((MIN_SIZE, 2)).T,      # strided view: pure path
+              rng.standard_normal((3, 4))]               # small: pure path
+    grads = [rng.standard_normal(p.shape) for p in params]
+    grads_before = [g.copy() for g in grads]
+    options = {"lr": 0.1, "maximize": True, "weight_decay": 0.1}
+    expected = [optim.adam_step(p.copy(), g, {}, **options)[0]
+                for p, g in zip(params, grads, strict=True)]
+    optim.Adam(params, **options).step(grads)
+    for grad, before in zip(grads, grads_before, strict=True):
+        np.testing.assert_array_equal(grad, before)
+    for param, want in zip(params, expected, strict=True):
+        np.testing.assert_array_equal(param, want)
 
 
 # --------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from nnopt_lib.optim import inplace
 from nnopt_lib.optim.param_state import ParamState
 
 #: Group keys that learning-rate schedulers add (``initial_lr`` by every scheduler, the rest
@@ -149,7 +150,8 @@ class Optimizer:
         for group, param, grad in updates:
             state = self.state.get(param, {})
             hyperparameters = {name: group[name] for name in self.defaults}
-            if self.inplace_function is not None and param.flags.c_contiguous:
+            if (self.inplace_function is not None and param.flags.c_contiguous
+                    and param.size >= inplace.MIN_SIZE):
                 new_state = self.inplace_function(param, grad, dict(state), **hyperparameters)
             else:
                 # the inputs were checked already (step() and the constructor), so skip the
